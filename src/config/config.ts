@@ -1,0 +1,105 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
+
+/**
+ * Every configuration variable bgagent reads, validated in one place.
+ * Secret-holding variables hold credential references (see src/credentials), never resolved values.
+ */
+const envSchema = z.object({
+  BGAGENT_DATA_DIR: z.string().min(1).optional(),
+  BGAGENT_DATABASE_URL: z.string().min(1).optional(),
+  BGAGENT_HOST: z.string().min(1).default('127.0.0.1'),
+  BGAGENT_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  BGAGENT_PUBLIC_URL: z.string().url().optional(),
+  BGAGENT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BGAGENT_MAX_CONCURRENT_PER_USER: intFromEnv(3),
+  BGAGENT_TASK_TIMEOUT_SECONDS: intFromEnv(2 * 60 * 60),
+  BGAGENT_QUEUE_MAX_AGE_SECONDS: intFromEnv(24 * 60 * 60),
+  BGAGENT_LEASE_SECONDS: intFromEnv(30),
+  BGAGENT_WORKER_CONCURRENCY: intFromEnv(4),
+  BGAGENT_CREDENTIAL_CACHE_TTL_SECONDS: intFromEnv(300),
+  BGAGENT_VAULT_KEY: z.string().min(1).optional(),
+  BGAGENT_AGENTCORE_WORKLOAD_NAME: z.string().min(1).optional(),
+  BGAGENT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
+  BGAGENT_SANDBOX: z.enum(['bwrap', 'none']).optional(),
+  LINEAR_API_URL: z.string().url().default('https://api.linear.app/graphql'),
+  LINEAR_API_KEY: z.string().min(1).default('vault:linear-api-key'),
+  LINEAR_API_KEY_PROVIDER_NAME: z.string().min(1).default('linear-api-key'),
+  LINEAR_WEBHOOK_SECRET: z.string().min(1).optional(),
+  GITHUB_API_URL: z.string().url().default('https://api.github.com'),
+  GITHUB_TOKEN: z.string().min(1).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_DEFAULT_REGION: z.string().min(1).optional(),
+});
+
+export interface Config {
+  dataDir: string;
+  /** postgres://… when set; otherwise the embedded SQLite file in dataDir. */
+  databaseUrl: string | undefined;
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  logLevel: z.infer<typeof envSchema>['BGAGENT_LOG_LEVEL'];
+  maxConcurrentPerUser: number;
+  taskTimeoutMs: number;
+  queueMaxAgeMs: number;
+  leaseMs: number;
+  workerConcurrency: number;
+  credentialCacheTtlMs: number;
+  vaultKey: string | undefined;
+  agentcoreWorkloadName: string | undefined;
+  awsRegion: string | undefined;
+  model: string;
+  sandbox: 'bwrap' | 'none' | undefined;
+  linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined };
+  github: { apiUrl: string; tokenRef: string | undefined };
+  anthropic: { apiKeyRef: string | undefined; baseUrl: string | undefined };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.BGAGENT_DATABASE_URL && !/^postgres(ql)?:\/\//.test(e.BGAGENT_DATABASE_URL)) {
+    throw new ConfigError('invalid configuration:\n  BGAGENT_DATABASE_URL: must be a postgres:// URL');
+  }
+  return {
+    dataDir: resolve(e.BGAGENT_DATA_DIR ?? join(homedir(), '.bgagent')),
+    databaseUrl: e.BGAGENT_DATABASE_URL,
+    host: e.BGAGENT_HOST,
+    port: e.BGAGENT_PORT,
+    publicUrl: e.BGAGENT_PUBLIC_URL,
+    logLevel: e.BGAGENT_LOG_LEVEL,
+    maxConcurrentPerUser: e.BGAGENT_MAX_CONCURRENT_PER_USER,
+    taskTimeoutMs: e.BGAGENT_TASK_TIMEOUT_SECONDS * 1000,
+    queueMaxAgeMs: e.BGAGENT_QUEUE_MAX_AGE_SECONDS * 1000,
+    leaseMs: e.BGAGENT_LEASE_SECONDS * 1000,
+    workerConcurrency: e.BGAGENT_WORKER_CONCURRENCY,
+    credentialCacheTtlMs: e.BGAGENT_CREDENTIAL_CACHE_TTL_SECONDS * 1000,
+    vaultKey: e.BGAGENT_VAULT_KEY,
+    agentcoreWorkloadName: e.BGAGENT_AGENTCORE_WORKLOAD_NAME,
+    awsRegion: e.AWS_REGION ?? e.AWS_DEFAULT_REGION,
+    model: e.BGAGENT_MODEL,
+    sandbox: e.BGAGENT_SANDBOX,
+    linear: {
+      apiUrl: e.LINEAR_API_URL,
+      apiKeyRef: e.LINEAR_API_KEY,
+      apiKeyProviderName: e.LINEAR_API_KEY_PROVIDER_NAME,
+      webhookSecretRef: e.LINEAR_WEBHOOK_SECRET,
+    },
+    github: { apiUrl: e.GITHUB_API_URL, tokenRef: e.GITHUB_TOKEN },
+    anthropic: { apiKeyRef: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
+  };
+}
