@@ -1,0 +1,33 @@
+import { migrate, openDb, type Db, type OpenDbOptions } from './connection.js';
+import { RepoStore } from './repos.js';
+import { TaskStore } from './tasks.js';
+import { UserStore } from './users.js';
+
+export type { Db, Dialect } from './connection.js';
+export { TaskStore } from './tasks.js';
+export { RepoStore } from './repos.js';
+export { UserStore, hashToken } from './users.js';
+
+/** The database and one store per table group. */
+export interface Store {
+  db: Db;
+  tasks: TaskStore;
+  repos: RepoStore;
+  users: UserStore;
+  close(): Promise<void>;
+}
+
+export async function openStore(opts: OpenDbOptions & { now?: () => number; migrate?: boolean }): Promise<Store> {
+  const db = openDb(opts);
+  if (opts.migrate !== false) await migrate(db);
+  const now = opts.now ?? Date.now;
+  return {
+    db,
+    tasks: new TaskStore(db, now),
+    repos: new RepoStore(db, now),
+    users: new UserStore(db, now),
+    close: () => db.close(),
+  };
+}
+
+export { migrate };

@@ -1,0 +1,106 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect } from './connection.js';
+
+/**
+ * Migrations are code, ordered by name. Each takes the dialect because a few column types differ
+ * (auto-increment ids, 64-bit integers, floats); everything else is shared.
+ */
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const int64 = dialect === 'postgres' ? 'bigint' : 'integer';
+  const float = dialect === 'postgres' ? 'double precision' : 'real';
+  return {
+    '0001_initial': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('is_admin', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_concurrent', 'integer')
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('last_used_at', int64)
+          .addColumn('revoked_at', int64)
+          .execute();
+        await db.schema
+          .createTable('repos')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('clone_url', 'text', (c) => c.notNull())
+          .addColumn('default_branch', 'text', (c) => c.notNull())
+          .addColumn('agent', 'text', (c) => c.notNull())
+          .addColumn('agent_settings', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('tasks')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('task_description', 'text', (c) => c.notNull())
+          .addColumn('issue_ref', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('branch_name', 'text', (c) => c.notNull())
+          .addColumn('pr_url', 'text')
+          .addColumn('pr_number', 'integer')
+          .addColumn('max_turns', 'integer')
+          .addColumn('max_budget_usd', float)
+          .addColumn('idempotency_key', 'text', (c) => c.unique())
+          .addColumn('channel_source', 'text', (c) => c.notNull())
+          .addColumn('channel_metadata', 'text', (c) => c.notNull())
+          .addColumn('error_code', 'text')
+          .addColumn('error_message', 'text')
+          .addColumn('outcome', 'text')
+          .addColumn('summary', 'text')
+          .addColumn('cost_usd', float)
+          .addColumn('turns', 'integer')
+          .addColumn('linear_calls', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', int64)
+          .addColumn('cancelled_by', 'text')
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('queued_at', int64)
+          .addColumn('started_at', int64)
+          .addColumn('heartbeat_at', int64)
+          .addColumn('finished_at', int64)
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('tasks_user_status').on('tasks').columns(['user_id', 'status', 'created_at']).execute();
+        await db.schema.createIndex('tasks_status_created').on('tasks').columns(['status', 'created_at']).execute();
+        await db.schema.createIndex('tasks_repo_created').on('tasks').columns(['repo', 'created_at']).execute();
+        await db.schema
+          .createTable('task_events')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('message', 'text', (c) => c.notNull())
+          .addColumn('data', 'text')
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('task_events_task').on('task_events').columns(['task_id', 'id']).execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}
+
+/** Used by readiness checks: the names of migrations this build knows. */
+export function knownMigrationNames(dialect: Dialect): string[] {
+  return Object.keys(migrations(dialect)).sort();
+}
+
+export { sql };

@@ -1,0 +1,154 @@
+import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import type { Db } from './connection.js';
+import type { Database, TasksTable } from './schema.js';
+import { eventFromRow, taskFromRow } from './rows.js';
+import type { NewTaskEvent, Task, TaskEvent } from '../tasks/task.js';
+import { canTransition, type TaskStatus } from '../tasks/states.js';
+import { TransitionConflictError } from '../tasks/errors.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export interface TransitionOptions {
+  /** Extra columns written with the status change. */
+  patch?: Updateable<TasksTable>;
+  event: NewTaskEvent;
+  /** Only succeed while this worker still holds the task's lease. */
+  leaseOwner?: string;
+}
+
+export interface ListTasksQuery {
+  status?: TaskStatus[];
+  repo?: string;
+  userId?: string;
+  /** Return tasks older than this id (ids are ULIDs, so id order is creation order). */
+  before?: string;
+  limit: number;
+}
+
+/** Tasks and their events. Every status change is a conditional write plus an event, in one transaction. */
+export class TaskStore {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  async insert(row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      await trx.insertInto('tasks').values(row).execute();
+      await this.appendEventWith(trx, row.id, event);
+      return taskFromRow(await trx.selectFrom('tasks').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
+    });
+  }
+
+  async get(id: string): Promise<Task | undefined> {
+    const row = await this.db.kysely.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && taskFromRow(row);
+  }
+
+  async findByIdempotencyKey(key: string): Promise<Task | undefined> {
+    const row = await this.db.kysely.selectFrom('tasks').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    return row && taskFromRow(row);
+  }
+
+  async list(q: ListTasksQuery): Promise<Task[]> {
+    let query = this.db.kysely.selectFrom('tasks').selectAll().orderBy('id', 'desc').limit(q.limit);
+    if (q.status?.length) query = query.where('status', 'in', q.status);
+    if (q.repo) query = query.where('repo', '=', q.repo);
+    if (q.userId) query = query.where('user_id', '=', q.userId);
+    if (q.before) query = query.where('id', '<', q.before);
+    return (await query.execute()).map(taskFromRow);
+  }
+
+  /** Tasks in the given statuses, oldest first (for recovery and the dispatcher). */
+  async listByStatus(statuses: readonly TaskStatus[], limit = 500): Promise<Task[]> {
+    const rows = await this.db.kysely
+      .selectFrom('tasks')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .orderBy('created_at')
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(taskFromRow);
+  }
+
+  async transition(id: string, from: readonly TaskStatus[], to: TaskStatus, opts: TransitionOptions): Promise<Task> {
+    return this.db.kysely.transaction().execute((trx) => this.transitionWith(trx, id, from, to, opts));
+  }
+
+  /** The same, inside a caller's transaction (admission moves several tasks at once). */
+  async transitionWith(
+    trx: Executor,
+    id: string,
+    from: readonly TaskStatus[],
+    to: TaskStatus,
+    opts: TransitionOptions,
+  ): Promise<Task> {
+    const allowed = from.filter((f) => canTransition(f, to));
+    if (allowed.length === 0) throw new TransitionConflictError(id, from, to);
+    const now = this.now();
+    let update = trx
+      .updateTable('tasks')
+      .set({ ...opts.patch, status: to, updated_at: now })
+      .where('id', '=', id)
+      .where('status', 'in', allowed);
+    if (opts.leaseOwner !== undefined) update = update.where('lease_owner', '=', opts.leaseOwner);
+    const result = await update.executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new TransitionConflictError(id, allowed, to);
+    await this.appendEventWith(trx, id, opts.event);
+    return taskFromRow(await trx.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirstOrThrow());
+  }
+
+  /** Write columns that are not a status change, guarded by the expected status (and lease). */
+  async update(
+    id: string,
+    expected: readonly TaskStatus[],
+    patch: Updateable<TasksTable>,
+    leaseOwner?: string,
+  ): Promise<boolean> {
+    let update = this.db.kysely
+      .updateTable('tasks')
+      .set({ ...patch, updated_at: this.now() })
+      .where('id', '=', id)
+      .where('status', 'in', [...expected]);
+    if (leaseOwner !== undefined) update = update.where('lease_owner', '=', leaseOwner);
+    const result = await update.executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  async incrementLinearCalls(id: string, by = 1): Promise<void> {
+    await this.db.kysely
+      .updateTable('tasks')
+      .set((eb) => ({ linear_calls: eb('linear_calls', '+', by) }))
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async appendEvent(taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
+    return this.appendEventWith(this.db.kysely, taskId, event);
+  }
+
+  private async appendEventWith(exec: Executor, taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
+    const row = await exec
+      .insertInto('task_events')
+      .values({
+        task_id: taskId,
+        type: event.type,
+        message: event.message,
+        data: event.data ? JSON.stringify(event.data) : null,
+        created_at: this.now(),
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return eventFromRow(row);
+  }
+
+  async listEvents(taskId: string, after = 0, limit = 1000): Promise<TaskEvent[]> {
+    const rows = await this.db.kysely
+      .selectFrom('task_events')
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map(eventFromRow);
+  }
+}
