@@ -54,6 +54,10 @@ export class UserStore {
     return (await this.getByName(name))!;
   }
 
+  async setMaxConcurrent(userId: string, max: number | null): Promise<void> {
+    await this.db.kysely.updateTable('users').set({ max_concurrent: max }).where('id', '=', userId).execute();
+  }
+
   async createToken(userId: string, name: string): Promise<{ token: string; info: ApiTokenInfo }> {
     const token = TOKEN_PREFIX + randomBytes(24).toString('base64url');
     const id = ulid();

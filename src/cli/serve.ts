@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../log.js';
+import { startServer } from '../server/serve.js';
+import { positiveInt } from './tasks.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the bgagent server: REST API, webhooks and the worker that runs agents')
+    .option('--port <port>', 'port to listen on (BGAGENT_PORT, default 8080)')
+    .option('--host <host>', 'address to listen on (BGAGENT_HOST, default 127.0.0.1)')
+    .option('--concurrency <n>', 'agents this process runs at once (BGAGENT_WORKER_CONCURRENCY, default 4)', positiveInt)
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (BGAGENT_LOG_LEVEL, default info)`)
+    .action(async (o: { port?: string; host?: string; concurrency?: number; logLevel?: string }) => {
+      const env = { ...process.env };
+      if (o.port !== undefined) env.BGAGENT_PORT = o.port;
+      if (o.host !== undefined) env.BGAGENT_HOST = o.host;
+      if (o.concurrency !== undefined) env.BGAGENT_WORKER_CONCURRENCY = String(o.concurrency);
+      if (o.logLevel !== undefined) env.BGAGENT_LOG_LEVEL = o.logLevel;
+      const config = loadConfig(env);
+      const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+      const server = await startServer({ config, logger });
+      process.stderr.write(
+        `bgagent serving on ${server.url} (${server.store.db.dialect}, data in ${config.dataDir})\n` +
+          `admin token: ${server.adminTokenPath}\n`,
+      );
+      let closing = false;
+      const shutdown = (signal: string) => {
+        if (closing) return;
+        closing = true;
+        logger.info({ signal }, 'shutting down: no new work; waiting for running agents');
+        server
+          .close()
+          .then(() => process.exit(0))
+          .catch((err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          });
+      };
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}

@@ -1,0 +1,146 @@
+import { hostname } from 'node:os';
+import { ulid } from 'ulid';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { Task } from '../tasks/task.js';
+import { admitUserTasks } from './admission.js';
+import { recoverTasks } from './recovery.js';
+import { TaskRunner, type RunnerDeps } from './runner.js';
+import type { TaskSignals } from './signals.js';
+
+export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
+  signals: TaskSignals;
+  /** Agents this worker runs at once. */
+  concurrency: number;
+  maxConcurrentPerUser: number;
+  queueMaxAgeMs: number;
+  /** How often to look for orphaned, aged-out and waiting tasks. */
+  tickMs?: number;
+}
+
+/**
+ * The worker: admits waiting tasks, runs them with leases, and recovers what other (or earlier) workers
+ * left behind. Wake-ups make it fast; the periodic tick makes it correct when a wake-up is missed.
+ */
+export class Orchestrator {
+  readonly workerId = `${hostname()}-${process.pid}-${ulid().slice(-6)}`;
+  private readonly runner: TaskRunner;
+  private readonly running = new Map<string, Promise<void>>();
+  private readonly pendingUsers = new Set<string>();
+  private admitting: Promise<void> | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private offWake: (() => void) | undefined;
+  private stopping = false;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: OrchestratorOptions) {
+    this.now = opts.now ?? Date.now;
+    this.runner = new TaskRunner({ ...opts, workerId: this.workerId });
+  }
+
+  get log(): Logger {
+    return this.opts.logger;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  async start(): Promise<void> {
+    this.offWake = this.opts.signals.onWake((userId) => this.wake(userId));
+    await this.recover();
+    this.tick = setInterval(() => {
+      this.recover().catch((err: unknown) => this.log.error({ err }, 'recovery sweep failed'));
+    }, this.opts.tickMs ?? 1000);
+    this.tick.unref();
+  }
+
+  /** A user's waiting tasks may be admitted. */
+  wake(userId: string): void {
+    if (this.stopping) return;
+    this.pendingUsers.add(userId);
+    this.admitting ??= this.drainAdmissions().finally(() => {
+      this.admitting = undefined;
+      if (this.pendingUsers.size && !this.stopping) this.wake([...this.pendingUsers][0]!);
+    });
+  }
+
+  private async drainAdmissions(): Promise<void> {
+    while (this.pendingUsers.size && !this.stopping) {
+      const userId = [...this.pendingUsers][0]!;
+      this.pendingUsers.delete(userId);
+      const capacity = this.opts.concurrency - this.running.size;
+      if (capacity <= 0) return;
+      try {
+        const { admitted, queued } = await admitUserTasks(this.opts.store, {
+          userId,
+          workerId: this.workerId,
+          leaseMs: this.opts.leaseMs,
+          defaultCap: this.opts.maxConcurrentPerUser,
+          capacity,
+          now: this.now(),
+        });
+        for (const task of [...admitted, ...queued]) this.opts.signals.changed(task.id);
+        for (const task of admitted) this.launch(task);
+      } catch (err) {
+        this.log.error({ err, userId }, 'admission failed; it will be retried');
+      }
+    }
+  }
+
+  private launch(task: Task): void {
+    const run = this.runner
+      .run(task)
+      .catch((err: unknown) => this.log.error({ err, taskId: task.id }, 'task runner crashed'))
+      .finally(() => {
+        this.running.delete(task.id);
+        if (!this.stopping) void this.wakeWaitingUsers();
+      });
+    this.running.set(task.id, run);
+  }
+
+  private async wakeWaitingUsers(): Promise<void> {
+    const waiting = await this.opts.store.tasks.listByStatus(['SUBMITTED', 'QUEUED']).catch(() => []);
+    for (const userId of new Set(waiting.map((t) => t.userId))) this.wake(userId);
+  }
+
+  private async recover(): Promise<void> {
+    if (this.stopping) return;
+    const { resume, wakeUsers } = await recoverTasks(
+      this.opts.store,
+      {
+        workerId: this.workerId,
+        leaseMs: this.opts.leaseMs,
+        taskTimeoutMs: this.opts.taskTimeoutMs,
+        queueMaxAgeMs: this.opts.queueMaxAgeMs,
+        now: this.now(),
+        foreignLeasesAreOrphaned: this.opts.store.db.dialect === 'sqlite',
+        runningHere: new Set(this.running.keys()),
+      },
+      this.log,
+    );
+    for (const task of resume) {
+      this.opts.signals.changed(task.id);
+      this.launch(task);
+    }
+    for (const userId of wakeUsers) this.wake(userId);
+  }
+
+  /** Stop taking work; let running agents finish up to `graceMs`, then stop them and release their leases. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    if (this.tick) clearInterval(this.tick);
+    this.offWake?.();
+    await this.admitting;
+    const all = Promise.allSettled([...this.running.values()]);
+    const timedOut = await Promise.race([all.then(() => false), delay(graceMs).then(() => true)]);
+    if (timedOut) {
+      for (const taskId of this.running.keys()) this.opts.signals.cancelled(taskId);
+      await all;
+    }
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

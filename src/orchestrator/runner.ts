@@ -1,0 +1,291 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { Task, Repo, NewTaskEvent } from '../tasks/task.js';
+import type { TaskStatus } from '../tasks/states.js';
+import { TransitionConflictError, toError } from '../tasks/errors.js';
+import type { AgentHarness, AgentResult } from '../agent/harness.js';
+import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js';
+import { TaskFailure } from './failure.js';
+import type { TaskSignals } from './signals.js';
+import { buildAgentPrompt } from './prompt.js';
+
+export interface RunnerDeps {
+  store: Store;
+  workspaces: WorkspaceManager;
+  harnessFor(repo: Repo): AgentHarness;
+  /** Credentials for git over http(s); undefined for file:// remotes or anonymous access. */
+  gitAuthFor(repo: Repo): Promise<GitAuth | undefined>;
+  signals: TaskSignals;
+  logger: Logger;
+  workerId: string;
+  leaseMs: number;
+  taskTimeoutMs: number;
+  now?: () => number;
+}
+
+const AUTHOR = { authorName: 'bgagent', authorEmail: 'bgagent@users.noreply.local' };
+
+/**
+ * Drives one admitted task from HYDRATING to a terminal state while holding its lease:
+ * workspace → agent → commit, push → COMPLETED, or FAILED / TIMED_OUT with a reason.
+ * A cancel (the row moved to CANCELLED by someone else) stops the agent and ends the run quietly.
+ */
+export class TaskRunner {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async run(task: Task): Promise<void> {
+    const log = this.deps.logger.child({ taskId: task.id });
+    const stop = new AbortController();
+    const heartbeat = this.startHeartbeat(task.id, stop, log);
+    const offCancel = this.deps.signals.onCancelled(task.id, () => stop.abort('cancelled'));
+    try {
+      if (task.status === 'FINALIZING') {
+        await this.finalize(task, await this.repoOf(task), undefined, log);
+      } else {
+        await this.runFromHydration(task, stop, log);
+      }
+    } catch (err) {
+      await this.fail(task.id, err, log);
+    } finally {
+      clearInterval(heartbeat);
+      offCancel();
+      this.deps.signals.changed(task.id);
+      this.deps.signals.wake(task.userId);
+    }
+  }
+
+  private async runFromHydration(task: Task, stop: AbortController, log: Logger): Promise<void> {
+    const repo = await this.repoOf(task);
+    await this.event(task.id, { type: 'hydration_started', message: `Preparing a workspace for ${repo.name}` });
+    const auth = await this.deps.gitAuthFor(repo);
+    let workspace: Workspace;
+    try {
+      workspace = await this.deps.workspaces.prepare({
+        taskId: task.id,
+        repo: { name: repo.name, cloneUrl: repo.cloneUrl, defaultBranch: repo.defaultBranch },
+        branch: task.branchName,
+        auth,
+      });
+    } catch (err) {
+      throw new TaskFailure('WORKSPACE_FAILED', `could not prepare the workspace: ${toError(err).message}`);
+    }
+    await this.event(task.id, {
+      type: 'workspace_ready',
+      message: `Workspace ready on branch ${workspace.branch}`,
+      data: { branch: workspace.branch, baseSha: workspace.baseSha },
+    });
+
+    const startedAt = task.startedAt ?? this.now();
+    const running = await this.transition(task.id, ['HYDRATING'], 'RUNNING', {
+      patch: { started_at: startedAt },
+      event: { type: 'session_started', message: `Agent ${repo.agent} started`, data: { agent: repo.agent } },
+    });
+    const result = await this.runAgent(running, repo, workspace, stop, log);
+    await this.afterAgent(running, repo, workspace, result, stop, log);
+  }
+
+  private async runAgent(task: Task, repo: Repo, workspace: Workspace, stop: AbortController, log: Logger): Promise<AgentResult> {
+    const home = mkdtempSync(join(tmpdir(), 'bgagent-home-'));
+    const events = new EventWriter(this.deps.store, task.id, log, () => this.deps.signals.changed(task.id));
+    const remaining = Math.max(0, (task.startedAt ?? this.now()) + this.deps.taskTimeoutMs - this.now());
+    try {
+      return await this.deps.harnessFor(repo).run({
+        taskId: task.id,
+        workspacePath: workspace.path,
+        taskText: task.taskDescription,
+        prompt: buildAgentPrompt(task, repo),
+        maxTurns: task.maxTurns,
+        maxBudgetUsd: task.maxBudgetUsd,
+        timeoutMs: remaining,
+        env: agentEnvironment(home, task.id),
+        settings: repo.agentSettings,
+        signal: stop.signal,
+        onEvent: (ev) => events.write({ type: ev.type, message: ev.message, data: ev.data }),
+      });
+    } finally {
+      await events.flush();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+
+  private async afterAgent(
+    task: Task,
+    repo: Repo,
+    workspace: Workspace,
+    result: AgentResult,
+    stop: AbortController,
+    log: Logger,
+  ): Promise<void> {
+    const stats = { cost_usd: result.costUsd ?? null, turns: result.turns ?? null };
+    if (result.outcome === 'cancelled' || stop.signal.aborted) {
+      // Cancelled through the API (the row is already CANCELLED) or the lease was lost: nothing to write.
+      await this.deps.store.tasks.update(task.id, ['CANCELLED'], stats);
+      await this.cleanup(workspace, log);
+      return;
+    }
+    if (result.outcome === 'timed_out') {
+      await this.transition(task.id, ['RUNNING'], 'TIMED_OUT', {
+        patch: { ...stats, finished_at: this.now(), error_code: 'TIMED_OUT', error_message: 'the task ran past its time limit' },
+        event: { type: 'task_timed_out', message: 'The task ran past its time limit and was stopped' },
+      });
+      await this.cleanup(workspace, log);
+      return;
+    }
+    if (result.outcome !== 'success') {
+      const code = { failed: 'AGENT_FAILED', max_turns: 'MAX_TURNS_REACHED', budget_exceeded: 'BUDGET_EXCEEDED' }[result.outcome];
+      throw Object.assign(new TaskFailure(code, result.errorMessage ?? `the agent ended with ${result.outcome}`), { stats });
+    }
+    const finalizing = await this.transition(task.id, ['RUNNING'], 'FINALIZING', {
+      patch: { ...stats, summary: result.summary ?? null },
+      event: {
+        type: 'agent_finished',
+        message: 'The agent finished',
+        data: { costUsd: result.costUsd ?? null, turns: result.turns ?? null },
+      },
+    });
+    await this.finalize(finalizing, repo, workspace, log);
+  }
+
+  /** Commit what the agent left, push the branch, complete. Safe to run again after a crash. */
+  private async finalize(task: Task, repo: Repo, workspace: Workspace | undefined, log: Logger): Promise<void> {
+    const ws =
+      workspace ??
+      (await this.deps.workspaces.prepare({
+        taskId: task.id,
+        repo: { name: repo.name, cloneUrl: repo.cloneUrl, defaultBranch: repo.defaultBranch },
+        branch: task.branchName,
+        auth: await this.deps.gitAuthFor(repo),
+      }));
+    const commit = await this.deps.workspaces.commitAll(ws, { message: commitMessage(task), ...AUTHOR });
+    if (commit.committed) {
+      await this.event(task.id, { type: 'commit_created', message: `Committed the agent's remaining changes (${commit.sha.slice(0, 12)})`, data: { sha: commit.sha } });
+    }
+    const changed = await this.deps.workspaces.hasChanges(ws);
+    if (!changed) {
+      await this.transition(task.id, ['FINALIZING'], 'COMPLETED', {
+        patch: { outcome: 'no_changes', finished_at: this.now() },
+        event: { type: 'task_completed', message: 'Completed with no changes', data: { outcome: 'no_changes' } },
+      });
+      await this.cleanup(ws, log);
+      return;
+    }
+    try {
+      await this.deps.workspaces.push(ws, { cloneUrl: repo.cloneUrl, auth: await this.deps.gitAuthFor(repo) });
+    } catch (err) {
+      throw new TaskFailure('PUSH_FAILED', `could not push ${task.branchName}: ${toError(err).message}`);
+    }
+    await this.event(task.id, { type: 'branch_pushed', message: `Pushed ${task.branchName}`, data: { branch: task.branchName } });
+    await this.transition(task.id, ['FINALIZING'], 'COMPLETED', {
+      patch: { outcome: 'changes_pushed', finished_at: this.now() },
+      event: { type: 'task_completed', message: `Completed: branch ${task.branchName} pushed`, data: { outcome: 'changes_pushed', branch: task.branchName } },
+    });
+    await this.cleanup(ws, log);
+  }
+
+  private async fail(taskId: string, err: unknown, log: Logger): Promise<void> {
+    if (err instanceof TransitionConflictError) {
+      log.info({ err: err.message }, 'task changed under the runner (cancelled or taken over); stopping');
+      return;
+    }
+    const failure = err instanceof TaskFailure ? err : new TaskFailure('INTERNAL_ERROR', toError(err).message);
+    if (!(err instanceof TaskFailure)) log.error({ err }, 'task failed with an unexpected error');
+    else log.warn({ code: failure.code, reason: failure.message }, 'task failed');
+    const stats = (err as { stats?: Record<string, unknown> }).stats ?? {};
+    try {
+      await this.deps.store.tasks.transition(taskId, ['SUBMITTED', 'QUEUED', 'HYDRATING', 'RUNNING', 'AWAITING_INPUT', 'FINALIZING'], 'FAILED', {
+        patch: { ...stats, error_code: failure.code, error_message: failure.message, finished_at: this.now() },
+        event: { type: 'task_failed', message: `Failed: ${failure.message}`, data: { code: failure.code } },
+      });
+    } catch (writeErr) {
+      if (!(writeErr instanceof TransitionConflictError)) log.error({ err: writeErr }, 'could not record the task failure');
+    }
+  }
+
+  private async cleanup(ws: Workspace, log: Logger): Promise<void> {
+    await this.deps.workspaces.remove(ws).catch((err: unknown) => log.warn({ err }, 'could not remove the workspace'));
+  }
+
+  private async repoOf(task: Task): Promise<Repo> {
+    const repo = await this.deps.store.repos.get(task.repo);
+    if (!repo) throw new TaskFailure('REPO_NOT_ONBOARDED', `repository "${task.repo}" is no longer onboarded`);
+    return repo;
+  }
+
+  private async transition(id: string, from: TaskStatus[], to: TaskStatus, opts: { patch?: Record<string, unknown>; event: NewTaskEvent }): Promise<Task> {
+    const task = await this.deps.store.tasks.transition(id, from, to, { ...opts, leaseOwner: this.deps.workerId });
+    this.deps.signals.changed(id);
+    return task;
+  }
+
+  private async event(id: string, event: NewTaskEvent): Promise<void> {
+    await this.deps.store.tasks.appendEvent(id, event);
+    this.deps.signals.changed(id);
+  }
+
+  /**
+   * Renews the lease while the task runs. A renewal that matches no row means the task was cancelled
+   * or another worker took it over: the agent is stopped.
+   */
+  private startHeartbeat(taskId: string, stop: AbortController, log: Logger): NodeJS.Timeout {
+    const interval = Math.max(200, Math.min(this.deps.leaseMs / 3, 2000));
+    const timer = setInterval(() => {
+      const now = this.now();
+      this.deps.store.tasks
+        .update(taskId, ['HYDRATING', 'RUNNING', 'FINALIZING'], { heartbeat_at: now, lease_expires_at: now + this.deps.leaseMs }, this.deps.workerId)
+        .then((held) => {
+          if (!held && !stop.signal.aborted) {
+            log.info('lease lost or task cancelled; stopping the agent');
+            stop.abort('lease lost');
+          }
+        })
+        .catch((err: unknown) => log.warn({ err }, 'heartbeat failed'));
+    }, interval);
+    timer.unref();
+    return timer;
+  }
+}
+
+/** The agent's whole environment, built explicitly: no platform credential can leak into it. */
+export function agentEnvironment(home: string, taskId: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    TMPDIR: home,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    BGAGENT_TASK_ID: taskId,
+    GIT_TERMINAL_PROMPT: '0',
+  };
+}
+
+function commitMessage(task: Task): string {
+  const firstLine = task.taskDescription.split('\n')[0]!.slice(0, 72);
+  return `${firstLine}\n\nbgagent task ${task.id}`;
+}
+
+/** Appends agent events in order without making the agent wait for the database. */
+class EventWriter {
+  private chain: Promise<void> = Promise.resolve();
+  constructor(
+    private readonly store: Store,
+    private readonly taskId: string,
+    private readonly log: Logger,
+    private readonly onWritten: () => void,
+  ) {}
+
+  write(event: NewTaskEvent): void {
+    this.chain = this.chain
+      .then(() => this.store.tasks.appendEvent(this.taskId, event))
+      .then(this.onWritten, (err: unknown) => this.log.warn({ err }, 'could not record an agent event'));
+  }
+
+  flush(): Promise<void> {
+    return this.chain;
+  }
+}

@@ -1,0 +1,43 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { ulid } from 'ulid';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/index.js';
+import type { TaskSignals } from '../orchestrator/signals.js';
+import { requireApiToken } from './auth.js';
+import { installErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { reposRoutes } from './repos-routes.js';
+import { tasksRoutes } from './tasks-routes.js';
+import { tokensRoutes } from './tokens-routes.js';
+
+export interface AppDeps {
+  store: Store;
+  signals: TaskSignals;
+  logger: Logger;
+}
+
+/**
+ * The HTTP app, without listening (tests use `inject` or listen on port 0). Public routes (health) and
+ * the token-protected API (/v1) are separate plugin scopes, so no route is exempted by URL matching.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // fastify types its own pino major; the instance is compatible at run time.
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    genReqId: () => `req_${ulid()}`,
+    bodyLimit: 1024 * 1024,
+    disableRequestLogging: false,
+  });
+  installErrorHandling(app);
+  await app.register(healthRoutes, { store: deps.store });
+  await app.register(
+    async (api) => {
+      requireApiToken(api, deps.store);
+      await api.register(tasksRoutes, { store: deps.store, signals: deps.signals });
+      await api.register(reposRoutes, { store: deps.store });
+      await api.register(tokensRoutes, { store: deps.store });
+    },
+    { prefix: '/v1' },
+  );
+  return app;
+}

@@ -1,0 +1,61 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Store } from '../store/index.js';
+import { ApiError } from '../tasks/errors.js';
+import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
+import { requireAdmin } from './auth.js';
+import { repoJson } from './serialize.js';
+
+export const AGENT_NAMES = ['command', 'claude'] as const;
+
+const repoBody = z
+  .strictObject({
+    name: repoNameSchema,
+    clone_url: z
+      .string()
+      .min(1)
+      .max(2000)
+      .refine((u) => /^(https?|file|ssh):\/\//.test(u) || /^[^\s:]+@[^\s:]+:/.test(u), 'clone_url must be an http(s)://, ssh://, file:// or scp-style git URL'),
+    default_branch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/, 'default_branch is not a valid branch name').default('main'),
+    agent: z.enum(AGENT_NAMES).default('command'),
+    agent_settings: z.record(z.string(), z.unknown()).default({}),
+  })
+  .superRefine((r, ctx) => {
+    if (r.agent === 'command' && typeof r.agent_settings.command !== 'string') {
+      ctx.addIssue({ code: 'custom', path: ['agent_settings', 'command'], message: 'the command agent needs agent_settings.command (a shell command)' });
+    }
+  });
+
+export async function reposRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
+  const { store } = deps;
+
+  app.post('/repos', { bodyLimit: 64 * 1024 }, async (req, reply) => {
+    requireAdmin(req);
+    const parsed = repoBody.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
+    const b = parsed.data;
+    const { repo, created } = await store.repos.upsert({
+      name: b.name,
+      cloneUrl: b.clone_url,
+      defaultBranch: b.default_branch,
+      agent: b.agent,
+      agentSettings: b.agent_settings,
+    });
+    return reply.status(created ? 201 : 200).send({ repo: repoJson(repo) });
+  });
+
+  app.get('/repos', async () => ({ repos: (await store.repos.list()).map(repoJson) }));
+
+  // Repository names may hold one slash (owner/name), so the name is the rest of the path.
+  app.get<{ Params: { '*': string } }>('/repos/*', async (req) => {
+    const repo = await store.repos.get(req.params['*']);
+    if (!repo) throw new ApiError('NOT_FOUND', `repository "${req.params['*']}" is not onboarded`);
+    return { repo: repoJson(repo) };
+  });
+
+  app.delete<{ Params: { '*': string } }>('/repos/*', async (req) => {
+    requireAdmin(req);
+    if (!(await store.repos.remove(req.params['*']))) throw new ApiError('NOT_FOUND', `repository "${req.params['*']}" is not onboarded`);
+    return { removed: req.params['*'] };
+  });
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { openStore, type Store } from '../store/index.js';
+import { Orchestrator } from '../orchestrator/orchestrator.js';
+import { TaskSignals } from '../orchestrator/signals.js';
+import { WorkspaceManager } from '../workspace/index.js';
+import { createHarness } from '../agent/harnesses.js';
+import { buildApp } from './app.js';
+import { ensureAdminToken } from './admin-token.js';
+import { acquireServeLock, type ServeLock } from './serve-lock.js';
+
+export interface ServeOptions {
+  config: Config;
+  logger: Logger;
+  /** Recovery sweep interval (tests shorten it). */
+  tickMs?: number;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  orchestrator: Orchestrator;
+  url: string;
+  adminTokenPath: string;
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Everything `bgagent serve` runs in one process: database, worker and HTTP server. */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const { config, logger } = opts;
+  let lock: ServeLock | undefined;
+  if (!config.databaseUrl) lock = acquireServeLock(config.dataDir);
+  try {
+    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const admin = await ensureAdminToken(store, config.dataDir);
+    if (admin.created) logger.info({ path: admin.path }, 'created the admin API token');
+    const signals = new TaskSignals();
+    const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
+    const orchestrator = new Orchestrator({
+      store,
+      signals,
+      logger,
+      workspaces,
+      harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox: config.sandbox }),
+      gitAuthFor: async () => undefined,
+      leaseMs: config.leaseMs,
+      taskTimeoutMs: config.taskTimeoutMs,
+      queueMaxAgeMs: config.queueMaxAgeMs,
+      concurrency: config.workerConcurrency,
+      maxConcurrentPerUser: config.maxConcurrentPerUser,
+      tickMs: opts.tickMs,
+    });
+    const app = await buildApp({ store, signals, logger });
+    await orchestrator.start();
+    const address = await app.listen({ host: config.host, port: config.port });
+    logger.info({ url: address, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
+    return {
+      app,
+      store,
+      orchestrator,
+      url: address,
+      adminTokenPath: admin.path,
+      async close(graceMs = 10_000) {
+        await app.close();
+        await orchestrator.stop(graceMs);
+        await store.close();
+        lock?.release();
+      },
+    };
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+}

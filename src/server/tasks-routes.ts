@@ -1,0 +1,106 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Store } from '../store/index.js';
+import { ApiError } from '../tasks/errors.js';
+import { createTask, repoNameSchema, validationMessage } from '../tasks/create-task.js';
+import { isTaskStatus, TASK_STATUSES, type TaskStatus } from '../tasks/states.js';
+import type { Task } from '../tasks/task.js';
+import { cancelTask } from '../orchestrator/cancel.js';
+import type { TaskSignals } from '../orchestrator/signals.js';
+import { eventJson, taskJson } from './serialize.js';
+import { streamTaskEvents } from './events-stream.js';
+
+export interface TasksRoutesDeps {
+  store: Store;
+  signals: TaskSignals;
+}
+
+const listQuery = z.object({
+  status: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (!s) return undefined;
+      const parts = s.split(',').map((p) => p.trim().toUpperCase());
+      const bad = parts.filter((p) => !isTaskStatus(p));
+      if (bad.length) {
+        ctx.addIssue({ code: 'custom', message: `unknown status ${bad.join(', ')}; one of ${TASK_STATUSES.join(', ')}` });
+        return z.NEVER;
+      }
+      return parts as TaskStatus[];
+    }),
+  repo: repoNameSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^[0-9A-Z]{26}$/, 'cursor must be a task id from next_cursor').optional(),
+});
+
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(500),
+});
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError('VALIDATION_ERROR', validationMessage(result.error));
+  return result.data;
+}
+
+export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): Promise<void> {
+  const { store, signals } = deps;
+
+  async function visibleTask(req: FastifyRequest<{ Params: { id: string } }>): Promise<Task> {
+    const task = await store.tasks.get(req.params.id);
+    if (!task || (task.userId !== req.user.id && !req.user.isAdmin)) {
+      throw new ApiError('TASK_NOT_FOUND', `task ${req.params.id} not found`);
+    }
+    return task;
+  }
+
+  app.post('/tasks', { bodyLimit: 256 * 1024 }, async (req, reply) => {
+    const keyHeader = req.headers['idempotency-key'];
+    const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    const { task, replay } = await createTask(
+      { store, onCreated: (t) => signals.wake(t.userId) },
+      req.user,
+      req.body ?? {},
+      { idempotencyKey },
+    );
+    if (replay) reply.header('Idempotent-Replay', 'true');
+    return reply.status(replay ? 200 : 201).send({ task: taskJson(task) });
+  });
+
+  app.get('/tasks', async (req) => {
+    const q = parse(listQuery, req.query);
+    const tasks = await store.tasks.list({
+      status: q.status,
+      repo: q.repo,
+      userId: req.user.isAdmin ? undefined : req.user.id,
+      before: q.cursor,
+      limit: q.limit + 1,
+    });
+    const page = tasks.slice(0, q.limit);
+    return { tasks: page.map(taskJson), next_cursor: tasks.length > q.limit ? page[page.length - 1]!.id : null };
+  });
+
+  app.get<{ Params: { id: string } }>('/tasks/:id', async (req) => ({ task: taskJson(await visibleTask(req)) }));
+
+  app.get<{ Params: { id: string } }>('/tasks/:id/events', async (req, reply) => {
+    const task = await visibleTask(req);
+    const q = parse(eventsQuery, req.query);
+    if ((req.headers.accept ?? '').includes('text/event-stream')) {
+      const lastId = Number(req.headers['last-event-id']);
+      return streamTaskEvents(req, reply, { store, signals, taskId: task.id, after: Number.isFinite(lastId) && lastId > 0 ? lastId : q.after });
+    }
+    const events = await store.tasks.listEvents(task.id, q.after, q.limit);
+    return {
+      events: events.map(eventJson),
+      next_after: events.length ? events[events.length - 1]!.id : q.after,
+      status: (await store.tasks.get(task.id))!.status,
+    };
+  });
+
+  app.delete<{ Params: { id: string } }>('/tasks/:id', async (req) => {
+    await visibleTask(req);
+    return { task: taskJson(await cancelTask(store, signals, req.params.id, req.user)) };
+  });
+}
