@@ -2,11 +2,13 @@ import { migrate, openDb, type Db, type OpenDbOptions } from './connection.js';
 import { RepoStore } from './repos.js';
 import { TaskStore } from './tasks.js';
 import { UserStore } from './users.js';
+import { LinearStore } from './linear.js';
 
 export type { Db, Dialect } from './connection.js';
 export { TaskStore } from './tasks.js';
 export { RepoStore } from './repos.js';
 export { UserStore, hashToken } from './users.js';
+export { LinearStore } from './linear.js';
 
 /** The database and one store per table group. */
 export interface Store {
@@ -14,6 +16,7 @@ export interface Store {
   tasks: TaskStore;
   repos: RepoStore;
   users: UserStore;
+  linear: LinearStore;
   close(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ export async function openStore(opts: OpenDbOptions & { now?: () => number; migr
     tasks: new TaskStore(db, now),
     repos: new RepoStore(db, now),
     users: new UserStore(db, now),
+    linear: new LinearStore(db, now),
     close: () => db.close(),
   };
 }

@@ -91,6 +91,67 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('task_events_task').on('task_events').columns(['task_id', 'id']).execute();
       },
     },
+    '0002_linear': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('linear_workspaces')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('url_key', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('api_key_ref', 'text', (c) => c.notNull())
+          .addColumn('signing_secret_ref', 'text')
+          .addColumn('viewer_id', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('linear_projects')
+          .addColumn('project_id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('trigger_label', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('linear_user_links')
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('linear_user_id', 'text', (c) => c.notNull())
+          .addColumn('linear_user_name', 'text', (c) => c.notNull())
+          .addColumn('linear_user_email', 'text')
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addPrimaryKeyConstraint('linear_user_links_pk', ['workspace_id', 'linear_user_id'])
+          .execute();
+        await db.schema
+          .createTable('linear_deliveries')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('dedupe_key', 'text', (c) => c.notNull().unique())
+          .addColumn('workspace_id', 'text')
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('lease_owner', 'text')
+          .addColumn('lease_expires_at', int64)
+          .addColumn('result', 'text')
+          .addColumn('received_at', int64, (c) => c.notNull())
+          .addColumn('processed_at', int64)
+          .execute();
+        await db.schema.createIndex('linear_deliveries_status').on('linear_deliveries').columns(['status', 'received_at']).execute();
+        await db.schema
+          .createTable('linear_issue_notes')
+          .addColumn('issue_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addPrimaryKeyConstraint('linear_issue_notes_pk', ['issue_id', 'kind'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -73,10 +73,69 @@ export interface TaskEventsTable {
   created_at: number;
 }
 
+export interface LinearWorkspacesTable {
+  id: string;
+  url_key: string;
+  name: string;
+  api_key_ref: string;
+  signing_secret_ref: string | null;
+  viewer_id: string | null;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LinearProjectsTable {
+  project_id: string;
+  workspace_id: string;
+  name: string;
+  repo: string;
+  trigger_label: string;
+  status: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LinearUserLinksTable {
+  workspace_id: string;
+  linear_user_id: string;
+  linear_user_name: string;
+  linear_user_email: string | null;
+  user_id: string;
+  created_at: number;
+}
+
+export interface LinearDeliveriesTable {
+  id: string;
+  dedupe_key: string;
+  workspace_id: string | null;
+  type: string;
+  action: string;
+  payload: string;
+  status: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  result: string | null;
+  received_at: number;
+  processed_at: number | null;
+}
+
+export interface LinearIssueNotesTable {
+  issue_id: string;
+  kind: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   repos: ReposTable;
   tasks: TasksTable;
   task_events: TaskEventsTable;
+  linear_workspaces: LinearWorkspacesTable;
+  linear_projects: LinearProjectsTable;
+  linear_user_links: LinearUserLinksTable;
+  linear_deliveries: LinearDeliveriesTable;
+  linear_issue_notes: LinearIssueNotesTable;
 }

@@ -1,0 +1,62 @@
+import { LinearWebhookClient } from '@linear/sdk/webhooks';
+import { z } from 'zod';
+
+/** The envelope every Linear webhook shares; `data` is checked per event type by its consumer. */
+export const webhookEnvelopeSchema = z.looseObject({
+  type: z.string().min(1),
+  action: z.string().min(1),
+  webhookTimestamp: z.number().finite(),
+  webhookId: z.string().optional(),
+  organizationId: z.string().optional(),
+  createdAt: z.string().optional(),
+  url: z.string().optional(),
+  actor: z.looseObject({ id: z.string(), name: z.string().optional(), email: z.string().optional(), type: z.string().optional() }).optional(),
+  data: z.looseObject({ id: z.string().optional() }).optional(),
+  updatedFrom: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;
+
+export type VerifyFailure = { ok: false; status: 400 | 401; reason: string };
+export type VerifyResult = { ok: true; envelope: WebhookEnvelope } | VerifyFailure;
+
+/** Parses the raw body far enough to find the workspace whose secret verifies it (nothing is trusted yet). */
+export function peekOrganizationId(rawBody: Buffer): string | undefined {
+  try {
+    const v = JSON.parse(rawBody.toString('utf8')) as { organizationId?: unknown };
+    return typeof v.organizationId === 'string' ? v.organizationId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Verifies `Linear-Signature` (HMAC-SHA256 of the raw body, constant-time compare, via @linear/sdk's
+ * LinearWebhookClient) and that the signed `webhookTimestamp` is within ±60 s, then checks the envelope.
+ * A bad signature is 401; a stale timestamp or a malformed body is 400.
+ */
+export function verifyLinearWebhook(rawBody: Buffer, signature: string | undefined, secret: string): VerifyResult {
+  if (!secret) return { ok: false, status: 401, reason: 'no signing secret is configured for this workspace' };
+  if (!signature || !/^[0-9a-f]{64}$/i.test(signature)) return { ok: false, status: 401, reason: 'missing or malformed Linear-Signature header' };
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    return { ok: false, status: 400, reason: 'body is not valid JSON' };
+  }
+  try {
+    new LinearWebhookClient(secret).verify(rawBody, signature.toLowerCase());
+  } catch (err) {
+    const message = (err as Error).message;
+    if (/signature/i.test(message)) return { ok: false, status: 401, reason: 'invalid Linear-Signature' };
+    return { ok: false, status: 400, reason: 'webhookTimestamp is missing or more than 60 seconds away' };
+  }
+  const parsed = webhookEnvelopeSchema.safeParse(json);
+  if (!parsed.success) return { ok: false, status: 400, reason: `malformed webhook: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}` };
+  return { ok: true, envelope: parsed.data };
+}
+
+/** Redeliveries carry a new delivery id but the same entity, action and timestamp. */
+export function dedupeKey(e: WebhookEnvelope): string {
+  return `${e.type}:${e.data?.id ?? '-'}:${e.action}:${e.webhookTimestamp}`;
+}
