@@ -1,0 +1,182 @@
+import type { Command } from 'commander';
+import { loadConfig, type Config } from '../config/config.js';
+import { createCredentialResolver } from '../credentials/index.js';
+import type { CredentialStatus } from '../credentials/resolver.js';
+import { LocalVault, VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
+import { CliError } from './client.js';
+
+/** Where the credentials commands read and write; tests pass their own. */
+export interface CredentialsCliIo {
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+const defaultIo = (): CredentialsCliIo => ({ env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+
+interface DoctorRow extends CredentialStatus {
+  variable: string;
+}
+
+/**
+ * `bgagent credentials add|list|remove|test` and `bgagent doctor`. They work on the local data dir
+ * directly: no server needed. Values are never printed.
+ */
+export function registerCredentialsCommands(program: Command, io: CredentialsCliIo = defaultIo()): void {
+  const out = (s: string) => io.stdout.write(s);
+  const config = () => loadConfig(io.env);
+  const vault = (c: Config) => new LocalVault({ dataDir: c.dataDir, key: c.vaultKey });
+  const vaultCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof VaultError) throw new CliError(`${err.message}${err.remedy ? ` — ${err.remedy}` : ''}`);
+      throw err;
+    }
+  };
+
+  const credentials = program.command('credentials').description('Manage secrets in the local vault and test credential references');
+
+  credentials
+    .command('add <name>')
+    .description('Store a secret in the local vault (prompted without echo, or --from-stdin / --from-env)')
+    .option('--type <type>', `one of: ${VAULT_ENTRY_TYPES.join(', ')}`, 'api-key')
+    .option('--from-stdin', 'read the value from standard input')
+    .option('--from-env <var>', 'read the value from an environment variable')
+    .action(async (name: string, o: { type: string; fromStdin?: boolean; fromEnv?: string }) => {
+      if (!(VAULT_ENTRY_TYPES as readonly string[]).includes(o.type)) throw new CliError(`--type must be one of: ${VAULT_ENTRY_TYPES.join(', ')}`);
+      if (o.fromStdin && o.fromEnv) throw new CliError('use either --from-stdin or --from-env, not both');
+      let value: string;
+      if (o.fromEnv) {
+        value = io.env[o.fromEnv] ?? '';
+        if (!value) throw new CliError(`environment variable ${o.fromEnv} is not set or empty`);
+      } else if (o.fromStdin) {
+        value = (await readAll(io.stdin)).replace(/\r?\n$/, '');
+      } else if (io.stdin.isTTY && io.stdin.setRawMode) {
+        value = await promptHidden(io, `Value for ${name}: `);
+      } else {
+        throw new CliError('standard input is not a terminal: pass --from-stdin or --from-env VAR');
+      }
+      if (!value) throw new CliError('empty value: nothing stored');
+      const c = config();
+      const { created } = await vaultCall(() => vault(c).set(name, o.type as VaultEntryType, value));
+      out(`${created ? 'Added' : 'Updated'} ${name} (${o.type}). Reference it as vault:${name}\n`);
+    });
+
+  credentials
+    .command('list')
+    .description('List vault entries: names, types and dates, never values')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const entries = await vaultCall(() => vault(config()).list());
+      if (o.json) return void out(`${JSON.stringify({ credentials: entries }, null, 2)}\n`);
+      if (entries.length === 0) return void out('(none)\n');
+      out(table(entries.map((e) => [e.name, e.type, e.createdAt.slice(0, 19).replace('T', ' '), e.updatedAt.slice(0, 19).replace('T', ' ')]), ['NAME', 'TYPE', 'CREATED', 'UPDATED']));
+    });
+
+  credentials
+    .command('remove <name>')
+    .description('Remove a vault entry')
+    .action(async (name: string) => {
+      const removed = await vaultCall(() => vault(config()).remove(name));
+      if (!removed) throw new CliError(`no entry "${name}" in the vault`);
+      out(`Removed ${name}\n`);
+    });
+
+  credentials
+    .command('test <ref>')
+    .description('Resolve a credential reference and report ok or why not (never the value)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, o: { json?: boolean }) => {
+      const status = await createCredentialResolver(config()).check(ref);
+      if (o.json) out(`${JSON.stringify(status, null, 2)}\n`);
+      else out(formatStatus(status));
+      if (status.status === 'error') process.exitCode = 1;
+    });
+
+  program
+    .command('doctor')
+    .description('Check every configured credential reference')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const c = config();
+      const resolver = createCredentialResolver(c);
+      const configured: [string, string | undefined][] = [
+        ['LINEAR_API_KEY', c.linear.apiKeyRef],
+        ['LINEAR_WEBHOOK_SECRET', c.linear.webhookSecretRef],
+        ['GITHUB_TOKEN', c.github.tokenRef],
+        ['ANTHROPIC_API_KEY', c.anthropic.apiKeyRef],
+      ];
+      const rows: DoctorRow[] = [];
+      const unset: string[] = [];
+      for (const [variable, ref] of configured) {
+        if (ref === undefined) {
+          unset.push(variable);
+          continue;
+        }
+        const status = await resolver.check(ref);
+        // The built-in default only matters to users of the Linear integration.
+        if (variable === 'LINEAR_API_KEY' && io.env.LINEAR_API_KEY === undefined && status.status === 'error') {
+          status.status = 'warn';
+          status.message = `${status.message} (the default; Linear features stay off until it resolves)`;
+        }
+        rows.push({ variable, ...status });
+      }
+      const failed = rows.some((r) => r.status === 'error');
+      if (o.json) {
+        out(`${JSON.stringify({ ok: !failed, credentials: rows, not_set: unset }, null, 2)}\n`);
+      } else {
+        for (const r of rows) out(`${r.variable}: ${formatStatus(r)}`);
+        for (const v of unset) out(`${v}: not set\n`);
+        out(failed ? 'Some credentials have errors.\n' : 'No credential errors.\n');
+      }
+      if (failed) process.exitCode = 1;
+    });
+}
+
+function formatStatus(s: CredentialStatus): string {
+  const label = { ok: 'ok', error: 'ERROR', warn: 'WARN', unavailable: 'UNAVAILABLE' }[s.status];
+  const head = s.status === 'ok' ? `ok  ${s.ref}\n` : `${label}  ${s.message.startsWith(s.ref) ? s.message : `${s.ref}: ${s.message}`}\n`;
+  return s.remedy && s.status !== 'ok' ? `${head}  remedy: ${s.remedy}\n` : head;
+}
+
+function table(rows: string[][], header: string[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads one line from a TTY in raw mode without echoing it. */
+function promptHidden(io: CredentialsCliIo, prompt: string): Promise<string> {
+  const stdin = io.stdin;
+  io.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const done = (err?: Error) => {
+      stdin.removeListener('data', onData);
+      stdin.setRawMode?.(false);
+      stdin.pause();
+      io.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (data: Buffer | string) => {
+      for (const ch of data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new CliError('cancelled'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.setRawMode?.(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}
