@@ -1,0 +1,333 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  query,
+  type Options,
+  type SDKMessage,
+  type SDKResultMessage,
+  type SpawnOptions,
+  type SpawnedProcess,
+} from '@anthropic-ai/claude-agent-sdk';
+import { silentLogger, type Logger } from '../log.js';
+import type { AgentEvent, AgentHarness, AgentOutcome, AgentResult, AgentRunInput } from './harness.js';
+import { createTaskToolsServer, TASK_TOOLS_SERVER_NAME, type TaskTools } from './task-tools.js';
+
+/** How the Claude Code process is started; a sandbox may rewrite it (e.g. prefix `bwrap ...`). */
+export interface AgentLaunch {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export interface ClaudeHarnessOptions {
+  logger?: Logger;
+  /** The default model (from BGAGENT_MODEL); a repo's `settings.model` overrides it. Unset: Claude Code's default. */
+  model?: string;
+  /**
+   * The model endpoint and its key, or the Bedrock settings (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL,
+   * CLAUDE_CODE_USE_BEDROCK, AWS_REGION, ...), resolved from credentials for each run.
+   */
+  modelEnv: () => Promise<Record<string, string>>;
+  /** In-process tools (task context, progress to the channel). */
+  tools?: TaskTools;
+  /** Claude Code executable; default the binary bundled with the SDK. */
+  pathToClaudeCodeExecutable?: string;
+  /** Rewrites the launch of the Claude Code process, e.g. to run it in a sandbox. */
+  wrapLaunch?: (launch: AgentLaunch) => AgentLaunch;
+}
+
+/**
+ * Defaults for the agent's environment, each overridable by the run's env or the model env.
+ * Without a retry cap Claude Code retries an unreachable API for minutes (10 attempts with backoff).
+ */
+const AGENT_ENV_DEFAULTS: Record<string, string> = {
+  CLAUDE_CODE_MAX_RETRIES: '2',
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  DISABLE_AUTOUPDATER: '1',
+  PATH: '/usr/local/bin:/usr/bin:/bin',
+};
+
+const PREVIEW_CHARS = 200;
+const MAX_MESSAGE_CHARS = 4000;
+const STDERR_TAIL_CHARS = 2000;
+/** After the run ends, how long the agent's process group gets to exit before SIGKILL. */
+const KILL_GRACE_MS = 2000;
+
+type StopReason = 'cancelled' | 'timed_out';
+
+export class ClaudeHarness implements AgentHarness {
+  readonly name = 'claude';
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: ClaudeHarnessOptions) {
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  async run(input: AgentRunInput): Promise<AgentResult> {
+    const log = this.logger.child({ taskId: input.taskId, harness: this.name });
+    const abortController = new AbortController();
+    let stopReason: StopReason | undefined;
+    const stop = (reason: StopReason): void => {
+      if (stopReason) return;
+      stopReason = reason;
+      abortController.abort();
+    };
+    if (input.signal.aborted) return { outcome: 'cancelled', errorMessage: 'The task was cancelled before the agent started' };
+    const onCancel = (): void => stop('cancelled');
+    input.signal.addEventListener('abort', onCancel, { once: true });
+    const timer = setTimeout(() => stop('timed_out'), input.timeoutMs);
+
+    let tempHome: string | undefined;
+    let stderrTail = '';
+    const processes = new ProcessGroups((data) => {
+      stderrTail = (stderrTail + data).slice(-STDERR_TAIL_CHARS);
+    });
+    let costUsd: number | undefined;
+    let turns: number | undefined;
+    let lastText: string | undefined;
+    let apiError: string | undefined;
+
+    try {
+      const modelEnv = await this.opts.modelEnv();
+      const env: Record<string, string> = { ...AGENT_ENV_DEFAULTS, ...input.env, ...modelEnv, CLAUDE_AGENT_SDK_CLIENT_APP: 'bgagent' };
+      if (!input.env.HOME) {
+        tempHome = mkdtempSync(join(tmpdir(), 'bgagent-agent-home-'));
+        env.HOME = tempHome;
+      }
+      // Claude Code refuses bypassPermissions as root unless told it is in a sandbox.
+      if (process.getuid?.() === 0) env.IS_SANDBOX = '1';
+
+      const model = typeof input.settings.model === 'string' && input.settings.model ? input.settings.model : this.opts.model;
+      const agentsMd = readOptional(join(input.workspacePath, 'AGENTS.md'));
+      const tools = this.opts.tools;
+      const taskTools = createTaskToolsServer({
+        getTaskContext: () => (tools ? tools.getTaskContext(input.taskId) : Promise.resolve(input.taskText)),
+        reportProgress: async (message) => {
+          input.onEvent({ type: 'progress', message });
+          await tools?.reportProgress?.(input.taskId, message);
+        },
+      });
+
+      const options: Options = {
+        cwd: input.workspacePath,
+        env,
+        abortController,
+        permissionMode: 'bypassPermissions',
+        allowDangerouslySkipPermissions: true,
+        // 'project' loads the repository's CLAUDE.md and .claude/settings.json; nothing from the host user.
+        settingSources: ['project'],
+        systemPrompt: {
+          type: 'preset',
+          preset: 'claude_code',
+          ...(agentsMd ? { append: `The repository's AGENTS.md:\n\n${agentsMd}` } : {}),
+        },
+        mcpServers: { [TASK_TOOLS_SERVER_NAME]: taskTools },
+        strictMcpConfig: true,
+        spawnClaudeCodeProcess: (spawnOpts) => processes.spawn(spawnOpts, this.opts.wrapLaunch),
+        ...(model ? { model } : {}),
+        ...(input.maxTurns != null ? { maxTurns: input.maxTurns } : {}),
+        ...(input.maxBudgetUsd != null ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
+        ...(this.opts.pathToClaudeCodeExecutable ? { pathToClaudeCodeExecutable: this.opts.pathToClaudeCodeExecutable } : {}),
+      };
+
+      log.info({ model: model ?? '(default)', maxTurns: input.maxTurns, maxBudgetUsd: input.maxBudgetUsd }, 'agent starting');
+      let result: SDKResultMessage | undefined;
+      for await (const message of query({ prompt: input.prompt || input.taskText, options })) {
+        if (message.type === 'result') {
+          result = message;
+          costUsd = message.total_cost_usd;
+          turns = message.num_turns;
+          continue;
+        }
+        const seen = emitMessageEvents(message, input.onEvent);
+        if (seen.text) lastText = seen.text;
+        if (seen.apiError) apiError = seen.apiError;
+      }
+
+      if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
+      if (!result) {
+        return { outcome: 'failed', errorMessage: describeCrash(stderrTail), costUsd, turns };
+      }
+      const agentResult = resultOf(result, input, apiError);
+      input.onEvent({
+        type: 'agent_output',
+        message: agentResult.summary ?? agentResult.errorMessage ?? agentResult.outcome,
+        data: {
+          outcome: agentResult.outcome,
+          costUsd: result.total_cost_usd,
+          turns: result.num_turns,
+          durationMs: result.duration_ms,
+          sessionId: result.session_id,
+        },
+      });
+      log.info({ outcome: agentResult.outcome, costUsd: result.total_cost_usd, turns: result.num_turns }, 'agent finished');
+      return agentResult;
+    } catch (err) {
+      if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
+      const message = err instanceof Error ? err.message : String(err);
+      log.warn({ err: message }, 'agent run failed');
+      return { outcome: 'failed', errorMessage: `The agent could not run: ${message}${stderrTail ? ` (${lastLine(stderrTail)})` : ''}`, costUsd, turns };
+    } finally {
+      clearTimeout(timer);
+      input.signal.removeEventListener('abort', onCancel);
+      abortController.abort();
+      await processes.killAll(KILL_GRACE_MS);
+      if (tempHome) rmSync(tempHome, { recursive: true, force: true });
+    }
+  }
+}
+
+function stoppedResult(reason: StopReason, input: AgentRunInput, costUsd?: number, turns?: number, lastText?: string): AgentResult {
+  const errorMessage =
+    reason === 'cancelled' ? 'The task was cancelled; the agent was stopped' : `The agent ran longer than ${Math.round(input.timeoutMs / 1000)} s and was stopped`;
+  return { outcome: reason, errorMessage, costUsd, turns, ...(lastText ? { summary: lastText } : {}) };
+}
+
+function resultOf(result: SDKResultMessage, input: AgentRunInput, apiError: string | undefined): AgentResult {
+  const base = { costUsd: result.total_cost_usd, turns: result.num_turns };
+  if (result.subtype === 'success') {
+    if (result.is_error) {
+      return { ...base, outcome: 'failed', errorMessage: `The model API call failed: ${result.result || apiError || 'unknown error'}` };
+    }
+    return { ...base, outcome: 'success', summary: result.result };
+  }
+  const outcome: AgentOutcome =
+    result.subtype === 'error_max_turns' ? 'max_turns' : result.subtype === 'error_max_budget_usd' ? 'budget_exceeded' : 'failed';
+  const errorMessage =
+    outcome === 'max_turns'
+      ? `The agent reached its turn limit (${input.maxTurns ?? result.num_turns} turns)`
+      : outcome === 'budget_exceeded'
+        ? `The agent reached its budget of $${input.maxBudgetUsd} (spent $${result.total_cost_usd.toFixed(4)})`
+        : `The agent stopped with an error: ${result.errors.join('; ') || apiError || result.subtype}`;
+  return { ...base, outcome, errorMessage };
+}
+
+/** Turns one SDK message into task events; returns the assistant text and any API error it carried. */
+function emitMessageEvents(message: SDKMessage, onEvent: (ev: AgentEvent) => void): { text?: string; apiError?: string } {
+  const seen: { text?: string; apiError?: string } = {};
+  if (message.type === 'assistant') {
+    const parent = message.parent_tool_use_id ? { parentToolUseId: message.parent_tool_use_id } : {};
+    if (message.error) seen.apiError = String(message.error);
+    for (const block of message.message.content) {
+      if (block.type === 'text' && block.text.trim()) {
+        seen.text = block.text;
+        onEvent({ type: 'agent_message', message: truncate(block.text, MAX_MESSAGE_CHARS), data: { ...parent } });
+      } else if (block.type === 'tool_use' || block.type === 'server_tool_use' || block.type === 'mcp_tool_use') {
+        const preview = truncate(JSON.stringify(block.input ?? {}), PREVIEW_CHARS);
+        onEvent({ type: 'tool_use', message: `${block.name} ${preview}`, data: { tool: block.name, toolUseId: block.id, input: preview, ...parent } });
+      }
+    }
+  } else if (message.type === 'user' && Array.isArray(message.message.content)) {
+    for (const block of message.message.content) {
+      if (typeof block === 'object' && block !== null && block.type === 'tool_result') {
+        const preview = truncate(toolResultText(block.content), PREVIEW_CHARS);
+        onEvent({ type: 'tool_result', message: preview, data: { toolUseId: block.tool_use_id, isError: block.is_error === true } });
+      }
+    }
+  }
+  return seen;
+}
+
+function toolResultText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: unknown) => (typeof part === 'object' && part !== null && 'text' in part && typeof part.text === 'string' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n');
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function readOptional(path: string): string | undefined {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    return text || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop()?.slice(0, 300) ?? '';
+}
+
+function describeCrash(stderrTail: string): string {
+  return `Claude Code exited without a result${stderrTail ? `: ${lastLine(stderrTail)}` : ''}`;
+}
+
+/**
+ * Starts Claude Code in its own process group so that stopping the agent also stops every shell
+ * and background command it started.
+ */
+class ProcessGroups {
+  private readonly pids = new Set<number>();
+
+  constructor(private readonly onStderr: (data: string) => void) {}
+
+  spawn(spawnOpts: SpawnOptions, wrap?: (launch: AgentLaunch) => AgentLaunch): SpawnedProcess {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(spawnOpts.env)) if (v !== undefined) env[k] = v;
+    let launch: AgentLaunch = { command: spawnOpts.command, args: spawnOpts.args, cwd: spawnOpts.cwd ?? process.cwd(), env };
+    if (wrap) launch = wrap(launch);
+    const child = spawn(launch.command, launch.args, {
+      cwd: launch.cwd,
+      env: launch.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const pid = child.pid;
+    // The group may outlive its leader (background commands); killAll still reaches it.
+    if (pid !== undefined) this.pids.add(pid);
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (data: string) => this.onStderr(data));
+    const onAbort = (): void => {
+      this.signalGroup(pid, 'SIGKILL');
+    };
+    spawnOpts.signal.addEventListener('abort', onAbort, { once: true });
+    child.once('exit', () => spawnOpts.signal.removeEventListener('abort', onAbort));
+    const originalKill = child.kill.bind(child);
+    child.kill = (signal?: NodeJS.Signals | number): boolean => {
+      if (pid !== undefined && this.signalGroup(pid, signal ?? 'SIGTERM')) return true;
+      return originalKill(signal);
+    };
+    return child as unknown as SpawnedProcess;
+  }
+
+  /** SIGTERM every group started, then SIGKILL what is left after the grace period. */
+  async killAll(graceMs: number): Promise<void> {
+    const live = [...this.pids].filter((pid) => this.signalGroup(pid, 'SIGTERM'));
+    if (live.length > 0) {
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline && live.some((pid) => groupAlive(pid))) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (const pid of live) this.signalGroup(pid, 'SIGKILL');
+    }
+    this.pids.clear();
+  }
+
+  private signalGroup(pid: number | undefined, signal: NodeJS.Signals | number): boolean {
+    if (pid === undefined) return false;
+    try {
+      process.kill(-pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
