@@ -39,7 +39,7 @@ describe('Secret redaction', () => {
       const resolver = new CredentialResolver({ dataDir, env: { TOKEN: VALUE }, logger: log.logger });
       const s = await resolver.resolve('env:TOKEN');
       expect(s.reveal()).toBe(VALUE);
-      const err = await resolver.resolve('vault:missing').catch((e: unknown) => e as Error);
+      const err = (await resolver.resolve('vault:missing').catch((e: unknown) => e)) as Error;
       expect(err.message).toBe('vault:missing: no entry "missing" in the local vault');
       await resolver.resolve(VALUE); // a literal: WARNs without the value
       expect(JSON.stringify(await resolver.check(VALUE))).not.toContain(VALUE);
