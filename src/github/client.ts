@@ -64,12 +64,11 @@ export function createGitHubClient(opts: GitHubClientOptions): Octokit {
   });
   octokit.hook.wrap('request', async (request, options) => {
     const send = async () => {
-      const token = await opts.auth.tokenFor(opts.owner, opts.repo);
-      return request({
-        ...options,
-        headers: { ...options.headers, authorization: `token ${token}` },
-        request: { ...options.request, signal: AbortSignal.timeout(timeoutMs) },
-      });
+      // Mutate in place: with several request hooks registered, before-after-hook passes the inner layers
+      // the original options object and ignores the one given to request().
+      options.headers.authorization = `token ${await opts.auth.tokenFor(opts.owner, opts.repo)}`;
+      options.request = { ...options.request, signal: AbortSignal.timeout(timeoutMs) };
+      return request(options);
     };
     const what = `${options.method} ${options.url}`;
     try {
