@@ -25,6 +25,7 @@ const envSchema = z.object({
   BGAGENT_AGENTCORE_WORKLOAD_NAME: z.string().min(1).optional(),
   BGAGENT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
   BGAGENT_SANDBOX: z.enum(['bwrap', 'none']).optional(),
+  BGAGENT_METRICS_TOKEN: z.string().min(1).optional(),
   LINEAR_API_URL: z.string().url().default('https://api.linear.app/graphql'),
   LINEAR_API_KEY: z.string().min(1).default('vault:linear-api-key'),
   LINEAR_API_KEY_PROVIDER_NAME: z.string().min(1).default('linear-api-key'),
@@ -56,6 +57,8 @@ export interface Config {
   awsRegion: string | undefined;
   model: string;
   sandbox: 'bwrap' | 'none' | undefined;
+  /** /metrics access: undefined = public, 'off' = not served, else a credential reference for the scrape token. */
+  metricsTokenRef: string | undefined;
   linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined };
   github: { apiUrl: string; tokenRef: string | undefined };
   anthropic: { apiKeyRef: string | undefined; baseUrl: string | undefined };
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     awsRegion: e.AWS_REGION ?? e.AWS_DEFAULT_REGION,
     model: e.BGAGENT_MODEL,
     sandbox: e.BGAGENT_SANDBOX,
+    metricsTokenRef: e.BGAGENT_METRICS_TOKEN,
     linear: {
       apiUrl: e.LINEAR_API_URL,
       apiKeyRef: e.LINEAR_API_KEY,

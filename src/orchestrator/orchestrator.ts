@@ -3,10 +3,12 @@ import { ulid } from 'ulid';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { Task } from '../tasks/task.js';
+import { isTerminal } from '../tasks/states.js';
 import { admitUserTasks } from './admission.js';
 import { recoverTasks } from './recovery.js';
 import { TaskRunner, type RunnerDeps } from './runner.js';
 import type { TaskSignals } from './signals.js';
+import type { TaskMetrics } from '../metrics/metrics.js';
 
 export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
   signals: TaskSignals;
@@ -16,6 +18,7 @@ export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'sign
   queueMaxAgeMs: number;
   /** How often to look for orphaned, aged-out and waiting tasks. */
   tickMs?: number;
+  metrics?: TaskMetrics;
 }
 
 /**
@@ -44,6 +47,11 @@ export class Orchestrator {
 
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Started and not stopping: taking work. */
+  get isRunning(): boolean {
+    return this.tick !== undefined && !this.stopping;
   }
 
   async start(): Promise<void> {
@@ -80,6 +88,7 @@ export class Orchestrator {
           capacity,
           now: this.now(),
         });
+        this.opts.metrics?.admissionDecided(admitted, queued, this.now());
         for (const task of [...admitted, ...queued]) this.opts.signals.changed(task.id);
         for (const task of admitted) this.launch(task);
       } catch (err) {
@@ -94,9 +103,15 @@ export class Orchestrator {
       .catch((err: unknown) => this.log.error({ err, taskId: task.id }, 'task runner crashed'))
       .finally(() => {
         this.running.delete(task.id);
+        if (this.opts.metrics) void this.observeFinished(task.id, this.opts.metrics);
         if (!this.stopping) void this.wakeWaitingUsers();
       });
     this.running.set(task.id, run);
+  }
+
+  private async observeFinished(taskId: string, metrics: TaskMetrics): Promise<void> {
+    const task = await this.opts.store.tasks.get(taskId).catch(() => undefined);
+    if (task && isTerminal(task.status)) metrics.taskFinished(task);
   }
 
   private async wakeWaitingUsers(): Promise<void> {

@@ -6,6 +6,9 @@ import type { TaskSignals } from '../orchestrator/signals.js';
 import { requireApiToken } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
+import { Metrics } from '../metrics/metrics.js';
+import { countTaskRejections, metricsRoutes, type MetricsAccess } from './metrics.js';
+import { webRoutes } from './web/routes.js';
 import { reposRoutes } from './repos-routes.js';
 import { tasksRoutes } from './tasks-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
@@ -14,6 +17,12 @@ export interface AppDeps {
   store: Store;
   signals: TaskSignals;
   logger: Logger;
+  /** Prometheus metrics (default: a fresh registry for this app). */
+  metrics?: Metrics;
+  /** Who may scrape /metrics (default public). */
+  metricsAccess?: MetricsAccess;
+  /** Readiness also requires this to be true (the orchestrator started and not stopping). */
+  workersRunning?: () => boolean;
 }
 
 /**
@@ -29,10 +38,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     disableRequestLogging: false,
   });
   installErrorHandling(app);
-  await app.register(healthRoutes, { store: deps.store });
+  const metrics = deps.metrics ?? new Metrics({ store: deps.store });
+  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning });
+  await app.register(metricsRoutes, { metrics, access: deps.metricsAccess ?? 'public' });
+  await app.register(webRoutes, { store: deps.store });
   await app.register(
     async (api) => {
       requireApiToken(api, deps.store);
+      countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals });
       await api.register(reposRoutes, { store: deps.store });
       await api.register(tokensRoutes, { store: deps.store });

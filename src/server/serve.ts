@@ -7,6 +7,9 @@ import { TaskSignals } from '../orchestrator/signals.js';
 import { WorkspaceManager } from '../workspace/index.js';
 import { createHarness } from '../agent/harnesses.js';
 import { buildApp } from './app.js';
+import { Metrics } from '../metrics/metrics.js';
+import { metricsAccessFrom } from './metrics.js';
+import { createCredentialResolver } from '../credentials/index.js';
 import { ensureAdminToken } from './admin-token.js';
 import { acquireServeLock, type ServeLock } from './serve-lock.js';
 
@@ -21,6 +24,7 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   orchestrator: Orchestrator;
+  metrics: Metrics;
   url: string;
   adminTokenPath: string;
   close(graceMs?: number): Promise<void>;
@@ -37,6 +41,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (admin.created) logger.info({ path: admin.path }, 'created the admin API token');
     const signals = new TaskSignals();
     const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
+    const metrics: Metrics = new Metrics({ store, workerLeases: (): number => orchestrator.runningCount });
     const orchestrator = new Orchestrator({
       store,
       signals,
@@ -50,8 +55,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       concurrency: config.workerConcurrency,
       maxConcurrentPerUser: config.maxConcurrentPerUser,
       tickMs: opts.tickMs,
+      metrics,
     });
-    const app = await buildApp({ store, signals, logger });
+    const credentials = createCredentialResolver(config, logger);
+    const app = await buildApp({
+      store,
+      signals,
+      logger,
+      metrics,
+      metricsAccess: metricsAccessFrom(config.metricsTokenRef, async (ref) => (await credentials.resolve(ref)).reveal()),
+      workersRunning: () => orchestrator.isRunning,
+    });
     await orchestrator.start();
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
@@ -59,6 +73,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       app,
       store,
       orchestrator,
+      metrics,
       url: address,
       adminTokenPath: admin.path,
       async close(graceMs = 10_000) {

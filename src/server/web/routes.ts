@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../../store/index.js';
+import type { User } from '../../tasks/task.js';
+import { ASSETS } from './assets.js';
+import { signInPage, taskListPage, taskPage } from './pages.js';
+import { clearedSessionCookie, csrfTokenFor, csrfTokenMatches, readSessionToken, sessionCookie } from './session.js';
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+const TASK_ID = /^[0-9A-Z]{26}$/;
+
+/**
+ * The web page: sign-in, the task list and a task's live page. Pages are shells the script fills from
+ * the /v1 API, which accepts the session cookie set here (see ./session.ts).
+ */
+export async function webRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
+  const { store } = deps;
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  for (const a of Object.values(ASSETS)) {
+    app.get(a.path, (_req, reply) =>
+      reply.header('content-type', a.type).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(a.body),
+    );
+  }
+
+  async function session(req: FastifyRequest): Promise<{ user: User; token: string } | undefined> {
+    const token = readSessionToken(req);
+    const user = token ? await store.users.authenticate(token) : undefined;
+    return token && user ? { user, token } : undefined;
+  }
+
+  async function pageSession(user: User, token: string) {
+    const users = user.isAdmin ? await store.users.list() : [user];
+    return { user, csrf: csrfTokenFor(token), userNames: Object.fromEntries(users.map((u) => [u.id, u.name])) };
+  }
+
+  function toSignIn(req: FastifyRequest, reply: FastifyReply) {
+    return reply.redirect(`/signin?next=${encodeURIComponent(req.url)}`, 303);
+  }
+
+  app.get<{ Querystring: { status?: string; repo?: string } }>('/', async (req, reply) => {
+    const s = await session(req);
+    if (!s) return toSignIn(req, reply);
+    const filters = { status: String(req.query.status ?? ''), repo: String(req.query.repo ?? '') };
+    return reply.headers(PAGE_HEADERS).send(taskListPage(await pageSession(s.user, s.token), filters));
+  });
+
+  app.get<{ Params: { id: string } }>('/tasks/:id', async (req, reply) => {
+    if (!TASK_ID.test(req.params.id)) return reply.callNotFound();
+    const s = await session(req);
+    if (!s) return toSignIn(req, reply);
+    return reply.headers(PAGE_HEADERS).send(taskPage(await pageSession(s.user, s.token), req.params.id));
+  });
+
+  app.get<{ Querystring: { next?: string } }>('/signin', async (req, reply) => {
+    return reply.headers(PAGE_HEADERS).send(signInPage({ next: safeNext(req.query.next) }));
+  });
+
+  app.post<{ Body: { token?: string; next?: string } }>('/signin', async (req, reply) => {
+    const next = safeNext(req.body?.next);
+    if (!sameOrigin(req)) return reply.status(403).headers(PAGE_HEADERS).send(signInPage({ next, error: 'Sign-in must come from this site.' }));
+    const token = String(req.body?.token ?? '').trim();
+    const user = token ? await store.users.authenticate(token) : undefined;
+    if (!user) {
+      req.log.info('web sign-in refused: unknown or revoked token');
+      return reply.status(401).headers(PAGE_HEADERS).send(signInPage({ next, error: 'That token is not valid (unknown or revoked).' }));
+    }
+    req.log.info({ user: user.name }, 'web sign-in');
+    return reply.header('set-cookie', sessionCookie(token, isHttps(req))).redirect(next, 303);
+  });
+
+  app.post<{ Body: { csrf?: string } }>('/signout', async (req, reply) => {
+    const token = readSessionToken(req);
+    if (token && !csrfTokenMatches(token, req.body?.csrf)) return reply.status(403).headers(PAGE_HEADERS).send('Sign-out needs the page’s CSRF token.');
+    return reply.header('set-cookie', clearedSessionCookie(isHttps(req))).redirect('/signin', 303);
+  });
+}
+
+/** Only a local path: never an open redirect to another site. */
+function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/';
+}
+
+/** Browsers send Origin on form posts; a different one means another site is posting here. */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (!origin || origin === 'null') return origin === undefined;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function isHttps(req: FastifyRequest): boolean {
+  return req.protocol === 'https';
+}
