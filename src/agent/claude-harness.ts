@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -70,10 +70,16 @@ export class ClaudeHarness implements AgentHarness {
     const log = this.logger.child({ taskId: input.taskId, harness: this.name });
     const abortController = new AbortController();
     let stopReason: StopReason | undefined;
+    let stderrTail = '';
+    const processes = new ProcessGroups((data) => {
+      stderrTail = (stderrTail + data).slice(-STDERR_TAIL_CHARS);
+    });
     const stop = (reason: StopReason): void => {
       if (stopReason) return;
       stopReason = reason;
       abortController.abort();
+      // The SDK only signals its child after a grace period; the agent's commands stop now.
+      processes.terminate();
     };
     if (input.signal.aborted) return { outcome: 'cancelled', errorMessage: 'The task was cancelled before the agent started' };
     const onCancel = (): void => stop('cancelled');
@@ -81,14 +87,11 @@ export class ClaudeHarness implements AgentHarness {
     const timer = setTimeout(() => stop('timed_out'), input.timeoutMs);
 
     let tempHome: string | undefined;
-    let stderrTail = '';
-    const processes = new ProcessGroups((data) => {
-      stderrTail = (stderrTail + data).slice(-STDERR_TAIL_CHARS);
-    });
     let costUsd: number | undefined;
     let turns: number | undefined;
     let lastText: string | undefined;
     let apiError: string | undefined;
+    let result: SDKResultMessage | undefined;
 
     try {
       const modelEnv = await this.opts.modelEnv();
@@ -134,7 +137,7 @@ export class ClaudeHarness implements AgentHarness {
       };
 
       log.info({ model: model ?? '(default)', maxTurns: input.maxTurns, maxBudgetUsd: input.maxBudgetUsd }, 'agent starting');
-      let result: SDKResultMessage | undefined;
+      // The SDK yields an error result and then throws; the result is what says what happened.
       for await (const message of query({ prompt: input.prompt || input.taskText, options })) {
         if (message.type === 'result') {
           result = message;
@@ -148,25 +151,11 @@ export class ClaudeHarness implements AgentHarness {
       }
 
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
-      if (!result) {
-        return { outcome: 'failed', errorMessage: describeCrash(stderrTail), costUsd, turns };
-      }
-      const agentResult = resultOf(result, input, apiError);
-      input.onEvent({
-        type: 'agent_output',
-        message: agentResult.summary ?? agentResult.errorMessage ?? agentResult.outcome,
-        data: {
-          outcome: agentResult.outcome,
-          costUsd: result.total_cost_usd,
-          turns: result.num_turns,
-          durationMs: result.duration_ms,
-          sessionId: result.session_id,
-        },
-      });
-      log.info({ outcome: agentResult.outcome, costUsd: result.total_cost_usd, turns: result.num_turns }, 'agent finished');
-      return agentResult;
+      if (!result) return { outcome: 'failed', errorMessage: describeCrash(stderrTail), costUsd, turns };
+      return finish(result, input, apiError, log);
     } catch (err) {
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
+      if (result) return finish(result, input, apiError, log);
       const message = err instanceof Error ? err.message : String(err);
       log.warn({ err: message }, 'agent run failed');
       return { outcome: 'failed', errorMessage: `The agent could not run: ${message}${stderrTail ? ` (${lastLine(stderrTail)})` : ''}`, costUsd, turns };
@@ -178,6 +167,23 @@ export class ClaudeHarness implements AgentHarness {
       if (tempHome) rmSync(tempHome, { recursive: true, force: true });
     }
   }
+}
+
+function finish(result: SDKResultMessage, input: AgentRunInput, apiError: string | undefined, log: Logger): AgentResult {
+  const agentResult = resultOf(result, input, apiError);
+  input.onEvent({
+    type: 'agent_output',
+    message: agentResult.summary ?? agentResult.errorMessage ?? agentResult.outcome,
+    data: {
+      outcome: agentResult.outcome,
+      costUsd: result.total_cost_usd,
+      turns: result.num_turns,
+      durationMs: result.duration_ms,
+      sessionId: result.session_id,
+    },
+  });
+  log.info({ outcome: agentResult.outcome, costUsd: result.total_cost_usd, turns: result.num_turns }, 'agent finished');
+  return agentResult;
 }
 
 function stoppedResult(reason: StopReason, input: AgentRunInput, costUsd?: number, turns?: number, lastText?: string): AgentResult {
@@ -262,8 +268,8 @@ function describeCrash(stderrTail: string): string {
 }
 
 /**
- * Starts Claude Code in its own process group so that stopping the agent also stops every shell
- * and background command it started.
+ * Starts Claude Code in its own process group and stops its whole process tree: Claude Code runs each
+ * Bash command in a session of its own, so signalling Claude Code's group alone would leave them running.
  */
 class ProcessGroups {
   private readonly pids = new Set<number>();
@@ -282,52 +288,114 @@ class ProcessGroups {
       detached: true,
     });
     const pid = child.pid;
-    // The group may outlive its leader (background commands); killAll still reaches it.
     if (pid !== undefined) this.pids.add(pid);
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (data: string) => this.onStderr(data));
     const onAbort = (): void => {
-      this.signalGroup(pid, 'SIGKILL');
+      if (pid !== undefined) signalTree(pid, 'SIGKILL');
     };
     spawnOpts.signal.addEventListener('abort', onAbort, { once: true });
     child.once('exit', () => spawnOpts.signal.removeEventListener('abort', onAbort));
     const originalKill = child.kill.bind(child);
     child.kill = (signal?: NodeJS.Signals | number): boolean => {
-      if (pid !== undefined && this.signalGroup(pid, signal ?? 'SIGTERM')) return true;
+      if (pid !== undefined && signalTree(pid, signal ?? 'SIGTERM')) return true;
       return originalKill(signal);
     };
     return child as unknown as SpawnedProcess;
   }
 
-  /** SIGTERM every group started, then SIGKILL what is left after the grace period. */
+  /** SIGKILL the commands the agent started now; SIGTERM Claude Code itself so it can finish its output. */
+  terminate(): void {
+    for (const pid of this.pids) {
+      for (const descendant of descendantsOf(pid)) signalGroupOrProcess(descendant, 'SIGKILL');
+      signalGroupOrProcess(pid, 'SIGTERM');
+    }
+  }
+
+  /** SIGTERM every tree started, then SIGKILL what is left after the grace period. */
   async killAll(graceMs: number): Promise<void> {
-    const live = [...this.pids].filter((pid) => this.signalGroup(pid, 'SIGTERM'));
-    if (live.length > 0) {
-      const deadline = Date.now() + graceMs;
-      while (Date.now() < deadline && live.some((pid) => groupAlive(pid))) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      for (const pid of live) this.signalGroup(pid, 'SIGKILL');
+    const trees = [...this.pids].map((pid) => [pid, ...descendantsOf(pid)]);
+    const all = trees.flat();
+    for (const pid of all) signalGroupOrProcess(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && all.some(alive)) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const pid of all) signalGroupOrProcess(pid, 'SIGKILL');
+    const killDeadline = Date.now() + graceMs;
+    while (Date.now() < killDeadline && all.some(alive)) {
+      await new Promise((r) => setTimeout(r, 20));
     }
     this.pids.clear();
   }
+}
 
-  private signalGroup(pid: number | undefined, signal: NodeJS.Signals | number): boolean {
-    if (pid === undefined) return false;
+/** Signal a process, its descendants and their process groups; false when the process is gone. */
+function signalTree(pid: number, signal: NodeJS.Signals | number): boolean {
+  for (const descendant of descendantsOf(pid)) signalGroupOrProcess(descendant, signal);
+  return signalGroupOrProcess(pid, signal);
+}
+
+function signalGroupOrProcess(pid: number, signal: NodeJS.Signals | number): boolean {
+  let delivered = false;
+  for (const target of [-pid, pid]) {
     try {
-      process.kill(-pid, signal);
-      return true;
+      process.kill(target, signal);
+      delivered = true;
+    } catch {
+      // gone already, or not a group leader
+    }
+  }
+  return delivered;
+}
+
+/** A zombie (killed, not yet reaped) counts as gone. */
+function alive(pid: number): boolean {
+  if (existsSync('/proc/self')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
     } catch {
       return false;
     }
   }
-}
-
-function groupAlive(pid: number): boolean {
   try {
-    process.kill(-pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Every descendant of pid, from /proc (Linux); empty where /proc is not available. */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid ...: comm may contain spaces and parentheses, so read after the last ')'
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const list = children.get(ppid) ?? [];
+    list.push(Number(entry));
+    children.set(ppid, list);
+  }
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    const next = children.get(queue.shift()!) ?? [];
+    out.push(...next);
+    queue.push(...next);
+  }
+  return out;
 }
