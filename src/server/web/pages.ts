@@ -24,6 +24,7 @@ function layout(title: string, body: string, opts: { page: string; session?: Ses
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)} · bgagent</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${ASSETS.css.path}">
 ${s ? `<meta name="csrf-token" content="${escapeHtml(s.csrf)}">\n<script type="application/json" id="bgagent-users">${names}</script>` : ''}
 <script src="${ASSETS.js.path}" defer></script>
