@@ -7,6 +7,8 @@ import { TaskSignals } from '../../src/orchestrator/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { csrfTokenFor } from '../../src/server/web/session.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
+import { createBareRemote } from '../support/git-repos.js';
+import { startTestServer, waitFor } from '../support/server.js';
 
 /** Every request is logged as JSON lines with its request id, and the API token never appears in any line. */
 describe('request logs', () => {
@@ -62,6 +64,29 @@ describe('request logs', () => {
     for (const line of lines) {
       expect(line).not.toContain(token);
       expect(line).not.toContain(csrfTokenFor(token));
+    }
+  });
+});
+
+describe('task logs', () => {
+  it('carry the task id on every line the runner writes for a task', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const server = await startTestServer({ dialect: 'sqlite', logger: createLogger({ level: 'debug', destination: sink }) });
+    try {
+      const remote = createBareRemote();
+      await server.api('POST', '/v1/repos', { body: { name: 'broken', clone_url: remote.url, agent: 'command', agent_settings: { command: 'echo boom >&2; exit 3' } } });
+      const id: string = (await server.api('POST', '/v1/tasks', { body: { repo: 'broken', task: 'Fail' } })).body.task.id;
+      const failed = await waitFor(() => lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'task failed'), 20_000, 'the failure log line');
+      expect(failed).toMatchObject({ taskId: id, level: 40, code: 'AGENT_FAILED' });
+      for (const line of lines) expect(line).not.toContain(server.adminToken);
+    } finally {
+      await server.destroy();
     }
   });
 });
