@@ -202,11 +202,9 @@ export class LinearClient {
       if (name === 'TimeoutError' || name === 'AbortError') {
         return { kind: 'timeout', error: new LinearApiError(`Linear ${op} timed out`, { code: 'TIMEOUT', operationName: op, cause: err }) };
       }
-      const cause = (err as { cause?: { code?: string } })?.cause;
-      return {
-        kind: 'network_error',
-        error: new LinearApiError(`Linear ${op} failed: ${cause?.code ?? (err as Error)?.message ?? 'network error'}`, { code: 'NETWORK_ERROR', operationName: op, cause: err }),
-      };
+      const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
+      const reason = cause?.code ?? cause?.message ?? (err as Error)?.message ?? 'network error';
+      return { kind: 'network_error', error: new LinearApiError(`Linear ${op} failed: ${reason}`, { code: 'NETWORK_ERROR', operationName: op, cause: err }) };
     }
 
     let body: { data?: unknown; errors?: GraphQLErrorBody[] } | undefined;

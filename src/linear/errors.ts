@@ -25,7 +25,7 @@ export class LinearApiError extends Error {
 
   /** Linear answers "Entity not found: Issue" (code `INPUT_ERROR`) for an unknown id. */
   get notFound(): boolean {
-    return /^Entity not found\b/i.test(this.message);
+    return /\bEntity not found\b/i.test(this.message);
   }
 }
 

@@ -3,9 +3,8 @@ import * as documents from '../../src/linear/documents.js';
 import type { LinearDocument } from '../../src/linear/documents.js';
 import { validateAgainstLinearSchema } from '../support/linear/schema.js';
 
-const exported = Object.entries(documents).filter(
-  (entry): entry is [string, LinearDocument] => typeof entry[1] === 'object' && entry[1] !== null && 'query' in entry[1] && 'operationName' in entry[1],
-);
+const isDocument = (v: unknown): v is LinearDocument => typeof v === 'object' && v !== null && 'query' in v && 'operationName' in v;
+const exported = Object.entries(documents as Record<string, unknown>).flatMap(([name, v]) => (isDocument(v) ? [[name, v] as const] : []));
 
 describe("bgagent's Linear documents against Linear's schema", () => {
   it('finds every document the module exports', () => {
