@@ -13,9 +13,11 @@ export const REDACTED_KEYS = [
   'authorization',
   'Authorization',
   'privateKey',
+  'cookie',
+  'set-cookie',
 ];
 
-const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `req.headers.${k.toLowerCase()}`]);
+const redactPaths = REDACTED_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `req.headers.${k.toLowerCase()}`, `res.headers.${k.toLowerCase()}`]);
 
 export interface LoggerOptions {
   level?: LevelWithSilent;

@@ -3,6 +3,8 @@ import { registerRepoCommands } from './repo.js';
 import { registerServeCommand } from './serve.js';
 import { registerTaskCommands } from './tasks.js';
 import { registerTokenCommands } from './token.js';
+import { registerLinearCommands } from './linear.js';
+import { registerCredentialsCommands } from './credentials.js';
 
 export function buildProgram(): Command {
   const program = new Command('bgagent')
@@ -17,5 +19,7 @@ export function buildProgram(): Command {
   registerRepoCommands(program);
   registerTaskCommands(program);
   registerTokenCommands(program);
+  registerLinearCommands(program);
+  registerCredentialsCommands(program);
   return program;
 }

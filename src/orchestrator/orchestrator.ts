@@ -10,6 +10,11 @@ import { TaskRunner, type RunnerDeps } from './runner.js';
 import type { TaskSignals } from './signals.js';
 import type { TaskMetrics } from '../metrics/metrics.js';
 
+/** Channel feedback the orchestrator triggers; implementations are best-effort and never throw. */
+export interface TaskChannel {
+  queued(task: Task): void;
+}
+
 export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
   signals: TaskSignals;
   /** Agents this worker runs at once. */
@@ -19,6 +24,8 @@ export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'sign
   /** How often to look for orphaned, aged-out and waiting tasks. */
   tickMs?: number;
   metrics?: TaskMetrics;
+  /** Tells the task's channel (e.g. the Linear issue) what admission decided. */
+  channel?: TaskChannel;
 }
 
 /**
@@ -89,6 +96,7 @@ export class Orchestrator {
           now: this.now(),
         });
         this.opts.metrics?.admissionDecided(admitted, queued, this.now());
+        for (const task of queued) this.opts.channel?.queued(task);
         for (const task of [...admitted, ...queued]) this.opts.signals.changed(task.id);
         for (const task of admitted) this.launch(task);
       } catch (err) {

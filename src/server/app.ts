@@ -12,6 +12,7 @@ import { webRoutes } from './web/routes.js';
 import { reposRoutes } from './repos-routes.js';
 import { tasksRoutes } from './tasks-routes.js';
 import { tokensRoutes } from './tokens-routes.js';
+import { linearWebhookRoutes, type LinearWebhookDeps } from './linear-webhook.js';
 
 export interface AppDeps {
   store: Store;
@@ -23,6 +24,10 @@ export interface AppDeps {
   metricsAccess?: MetricsAccess;
   /** Readiness also requires this to be true (the orchestrator started and not stopping). */
   workersRunning?: () => boolean;
+  /** The signed Linear webhook (public, verified by signature). */
+  linearWebhook?: Omit<LinearWebhookDeps, 'store'>;
+  /** Extra token-protected routes under /v1 (e.g. Linear administration). */
+  extraApiRoutes?: (api: FastifyInstance) => Promise<void>;
 }
 
 /**
@@ -35,13 +40,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     genReqId: () => `req_${ulid()}`,
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: false,
   });
   installErrorHandling(app);
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });
   await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning });
   await app.register(metricsRoutes, { metrics, access: deps.metricsAccess ?? 'public' });
   await app.register(webRoutes, { store: deps.store });
+  if (deps.linearWebhook) {
+    const linear = deps.linearWebhook;
+    await app.register(linearWebhookRoutes, { prefix: '/v1', store: deps.store, ...linear, onAck: (s: number) => { metrics.recordWebhookAck('linear', s); linear.onAck?.(s); } });
+  }
   await app.register(
     async (api) => {
       requireApiToken(api, deps.store);
@@ -49,6 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals });
       await api.register(reposRoutes, { store: deps.store });
       await api.register(tokensRoutes, { store: deps.store });
+      if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
     },
     { prefix: '/v1' },
   );

@@ -12,6 +12,11 @@ import { metricsAccessFrom } from './metrics.js';
 import { createCredentialResolver } from '../credentials/index.js';
 import { ensureAdminToken } from './admin-token.js';
 import { acquireServeLock, type ServeLock } from './serve-lock.js';
+import { LinearClients } from '../linear/clients.js';
+import { LinearIssueFeedback } from '../linear/feedback.js';
+import { LinearDeliveryWorker } from '../linear/delivery-worker.js';
+import { LinearTaskChannel } from '../linear/task-channel.js';
+import { linearAdminRoutes } from './linear-admin-routes.js';
 
 export interface ServeOptions {
   config: Config;
@@ -41,6 +46,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (admin.created) logger.info({ path: admin.path }, 'created the admin API token');
     const signals = new TaskSignals();
     const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
+    const credentials = createCredentialResolver(config, logger);
+    const linearClients = new LinearClients({
+      apiUrl: config.linear.apiUrl,
+      defaultApiKeyRef: config.linear.apiKeyRef,
+      credentials,
+      linear: store.linear,
+      logger,
+      onCall: (op, outcome) => metrics.recordLinearCall(op, outcome),
+      onCircuitChange: (open) => metrics.setLinearCircuitState(open),
+    });
+    const linearFeedback = new LinearIssueFeedback(linearClients, logger);
     const metrics: Metrics = new Metrics({ store, workerLeases: (): number => orchestrator.runningCount });
     const orchestrator = new Orchestrator({
       store,
@@ -56,8 +72,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       maxConcurrentPerUser: config.maxConcurrentPerUser,
       tickMs: opts.tickMs,
       metrics,
+      channel: new LinearTaskChannel({ store, feedback: linearFeedback, logger, defaultCap: config.maxConcurrentPerUser }),
     });
-    const credentials = createCredentialResolver(config, logger);
+    const linearDeliveries = new LinearDeliveryWorker({ store, feedback: linearFeedback, logger, onTaskCreated: (t) => signals.wake(t.userId) });
     const app = await buildApp({
       store,
       signals,
@@ -65,8 +82,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics,
       metricsAccess: metricsAccessFrom(config.metricsTokenRef, async (ref) => (await credentials.resolve(ref)).reveal()),
       workersRunning: () => orchestrator.isRunning,
+      linearWebhook: {
+        defaultSecretRef: config.linear.webhookSecretRef,
+        resolveSecret: async (ref) => (await credentials.resolve(ref)).reveal(),
+        onAccepted: () => linearDeliveries.wake(),
+      },
+      extraApiRoutes: (api) => linearAdminRoutes(api, { store, credentials, linearClients, config }),
     });
     await orchestrator.start();
+    linearDeliveries.start();
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
     return {
@@ -78,6 +102,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       adminTokenPath: admin.path,
       async close(graceMs = 10_000) {
         await app.close();
+        await linearDeliveries.stop();
         await orchestrator.stop(graceMs);
         await store.close();
         lock?.release();

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ulid } from 'ulid';
+import { monotonicFactory } from 'ulid';
+
+const ulid = monotonicFactory();
 import { storeTargets, type TestStore } from '../support/databases.js';
 import { TransitionConflictError } from '../../src/tasks/errors.js';
 

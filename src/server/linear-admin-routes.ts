@@ -1,0 +1,132 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Config } from '../config/config.js';
+import { LocalVault, type CredentialResolver } from '../credentials/index.js';
+import { findUser, getProject, getViewer } from '../linear/api.js';
+import type { LinearClients } from '../linear/clients.js';
+import { LinearApiError } from '../linear/errors.js';
+import { DEFAULT_TRIGGER_LABEL } from '../linear/trigger.js';
+import type { Store } from '../store/index.js';
+import type { LinearProject, LinearWorkspace } from '../store/linear.js';
+import { ApiError, toError } from '../tasks/errors.js';
+import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
+import { requireAdmin } from './auth.js';
+
+export interface LinearAdminDeps {
+  store: Store;
+  credentials: CredentialResolver;
+  linearClients: LinearClients;
+  config: Config;
+}
+
+const ref = z.string().min(3).max(500);
+const setupBody = z
+  .strictObject({ api_key: z.string().min(10).max(500).optional(), api_key_ref: ref.optional(), signing_secret: z.string().min(8).max(500).optional(), signing_secret_ref: ref.optional() })
+  .refine((b) => !(b.api_key && b.api_key_ref), 'give api_key or api_key_ref, not both')
+  .refine((b) => !(b.signing_secret && b.signing_secret_ref), 'give signing_secret or signing_secret_ref, not both');
+const projectBody = z.strictObject({ project_id: z.string().min(1).max(100), repo: repoNameSchema, label: z.string().trim().min(1).max(100).optional(), workspace_id: z.string().optional() });
+const linkBody = z.strictObject({ linear_user: z.string().min(1).max(320), user: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/), workspace_id: z.string().optional() });
+
+function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new ApiError('VALIDATION_ERROR', validationMessage(r.error));
+  return r.data;
+}
+
+const workspaceJson = (w: LinearWorkspace) => ({ id: w.id, url_key: w.url_key, name: w.name, api_key_ref: w.api_key_ref, signing_secret_ref: w.signing_secret_ref, viewer_id: w.viewer_id, status: w.status });
+const projectJson = (p: LinearProject) => ({ project_id: p.project_id, workspace_id: p.workspace_id, name: p.name, repo: p.repo, label: p.trigger_label, status: p.status });
+
+/** Linear administration under /v1/linear (admin token): workspace setup, project mappings, user links. */
+export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminDeps): Promise<void> {
+  const { store, credentials, linearClients, config } = deps;
+  const vault = () => new LocalVault({ dataDir: config.dataDir, key: config.vaultKey });
+
+  /** Turns a Linear failure into an answer the admin can act on. */
+  async function callLinear<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = toError(err);
+      if (e instanceof LinearApiError && /AUTH|CIRCUIT/.test(String(e.code))) throw new ApiError('VALIDATION_ERROR', `Linear refused the API key while ${what}: ${e.message}`);
+      throw new ApiError('SERVICE_UNAVAILABLE', `could not reach Linear while ${what}: ${e.message}`);
+    }
+  }
+
+  async function workspaceFor(id: string | undefined): Promise<LinearWorkspace> {
+    const all = (await store.linear.listWorkspaces()).filter((w) => w.status === 'active');
+    const w = id ? all.find((x) => x.id === id) : all.length === 1 ? all[0] : undefined;
+    if (!w) throw new ApiError('VALIDATION_ERROR', id ? `Linear workspace ${id} is not set up` : all.length ? 'several Linear workspaces are set up: give workspace_id' : 'no Linear workspace is set up: run `bgagent linear setup` first');
+    return w;
+  }
+
+  api.post('/linear/setup', { bodyLimit: 16 * 1024 }, async (req) => {
+    requireAdmin(req);
+    const b = parse(setupBody, req.body);
+    let apiKeyRef = b.api_key_ref ?? config.linear.apiKeyRef;
+    if (b.api_key) {
+      await vault().set('linear-api-key', 'api-key', b.api_key);
+      apiKeyRef = 'vault:linear-api-key';
+      credentials.invalidate(apiKeyRef);
+    }
+    let signingSecretRef = b.signing_secret_ref ?? null;
+    if (b.signing_secret) {
+      await vault().set('linear-webhook-secret', 'webhook-secret', b.signing_secret);
+      signingSecretRef = 'vault:linear-webhook-secret';
+      credentials.invalidate(signingSecretRef);
+    }
+    const client = linearClients.forRef(apiKeyRef);
+    client.resetCircuit();
+    const viewer = await callLinear('verifying the API key', () => getViewer(client));
+    const workspace = await store.linear.upsertWorkspace({
+      id: viewer.organization.id,
+      urlKey: viewer.organization.urlKey,
+      name: viewer.organization.name,
+      apiKeyRef,
+      signingSecretRef,
+      viewerId: viewer.id,
+    });
+    const admin = await store.users.ensure('admin', { isAdmin: true });
+    await store.linear.linkUser({ workspaceId: workspace.id, linearUserId: viewer.id, linearUserName: viewer.name, linearUserEmail: viewer.email ?? null, userId: admin.id });
+    const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
+    return { workspace: workspaceJson(workspace), viewer: { id: viewer.id, name: viewer.name }, linked_to: 'admin', webhook_url: `${base}/v1/linear/webhook` };
+  });
+
+  api.get('/linear/workspaces', async () => ({ workspaces: (await store.linear.listWorkspaces()).map(workspaceJson) }));
+
+  api.post('/linear/projects', { bodyLimit: 16 * 1024 }, async (req, reply) => {
+    requireAdmin(req);
+    const b = parse(projectBody, req.body);
+    if (!(await store.repos.get(b.repo))) throw new ApiError('REPO_NOT_ONBOARDED', `repository "${b.repo}" is not onboarded; add it with: bgagent repo add ${b.repo} --url <clone-url>`);
+    const workspace = await workspaceFor(b.workspace_id);
+    const client = await linearClients.forWorkspace(workspace.id);
+    const project = await callLinear('looking up the project', () => getProject(client, b.project_id));
+    if (!project) throw new ApiError('VALIDATION_ERROR', `Linear has no project ${b.project_id} visible to this API key`);
+    const existed = await store.linear.getProject(project.id);
+    const saved = await store.linear.upsertProject({ projectId: project.id, workspaceId: workspace.id, name: project.name, repo: b.repo, triggerLabel: b.label ?? DEFAULT_TRIGGER_LABEL });
+    return reply.status(existed ? 200 : 201).send({ project: projectJson(saved) });
+  });
+
+  api.get('/linear/projects', async () => ({ projects: (await store.linear.listProjects()).map(projectJson) }));
+
+  api.delete<{ Params: { id: string } }>('/linear/projects/:id', async (req) => {
+    requireAdmin(req);
+    if (!(await store.linear.offboardProject(req.params.id))) throw new ApiError('NOT_FOUND', `project ${req.params.id} is not onboarded`);
+    return { project: projectJson((await store.linear.getProject(req.params.id))!) };
+  });
+
+  api.post('/linear/links', { bodyLimit: 16 * 1024 }, async (req, reply) => {
+    requireAdmin(req);
+    const b = parse(linkBody, req.body);
+    const workspace = await workspaceFor(b.workspace_id);
+    const client = await linearClients.forWorkspace(workspace.id);
+    const person = await callLinear('looking up the user', () => findUser(client, b.linear_user));
+    if (!person) throw new ApiError('VALIDATION_ERROR', `Linear has no user "${b.linear_user}" (give their id or email)`);
+    const user = await store.users.ensure(b.user);
+    await store.linear.linkUser({ workspaceId: workspace.id, linearUserId: person.id, linearUserName: person.name, linearUserEmail: person.email ?? null, userId: user.id });
+    return reply.status(201).send({ link: { workspace_id: workspace.id, linear_user_id: person.id, linear_user_name: person.name, user: user.name } });
+  });
+
+  api.get('/linear/links', async () => ({
+    links: (await store.linear.listUserLinks()).map((l) => ({ workspace_id: l.workspace_id, linear_user_id: l.linear_user_id, linear_user_name: l.linear_user_name, linear_user_email: l.linear_user_email, user: l.user_name })),
+  }));
+}
