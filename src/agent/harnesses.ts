@@ -1,22 +1,44 @@
 import type { Logger } from '../log.js';
+import { ClaudeHarness } from './claude-harness.js';
 import { CommandHarness } from './command-harness.js';
 import type { AgentHarness } from './harness.js';
-import type { SandboxMode } from './sandbox.js';
+import { wrapCommand, type SandboxMode } from './sandbox.js';
+import type { TaskTools } from './task-tools.js';
 
 export interface HarnessDeps {
   dataDir: string;
   /** BGAGENT_SANDBOX; unset: bwrap when it works here. */
   sandbox?: SandboxMode;
   logger?: Logger;
+  /** For the claude harness. */
+  claude?: {
+    model?: string;
+    modelEnv: () => Promise<Record<string, string>>;
+    tools?: TaskTools;
+    /** The sandbox mode resolved at start (the launch hook is synchronous). */
+    sandboxMode: SandboxMode;
+  };
 }
 
-export const HARNESS_NAMES = ['command'] as const;
+export const HARNESS_NAMES = ['command', 'claude'] as const;
 
 /** The harness a repository's `agent` setting names. */
 export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
   switch (name) {
     case 'command':
       return new CommandHarness({ dataDir: deps.dataDir, sandbox: deps.sandbox, logger: deps.logger });
+    case 'claude': {
+      if (!deps.claude) throw new Error('the claude harness is not configured in this process');
+      const { sandboxMode, ...claude } = deps.claude;
+      return new ClaudeHarness({
+        ...claude,
+        logger: deps.logger,
+        wrapLaunch: (launch) => {
+          const argv = wrapCommand([launch.command, ...launch.args], { workspacePath: launch.cwd, dataDir: deps.dataDir, mode: sandboxMode, home: launch.env.HOME });
+          return { ...launch, command: argv[0]!, args: argv.slice(1) };
+        },
+      });
+    }
     default:
       throw new Error(`unknown agent harness "${name}" (available: ${HARNESS_NAMES.join(', ')})`);
   }

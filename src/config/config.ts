@@ -32,6 +32,8 @@ const envSchema = z.object({
   LINEAR_WEBHOOK_SECRET: z.string().min(1).optional(),
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
+  GITHUB_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric app id').optional(),
+  GITHUB_APP_PRIVATE_KEY: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
   AWS_REGION: z.string().min(1).optional(),
@@ -60,7 +62,7 @@ export interface Config {
   /** /metrics access: undefined = public, 'off' = not served, else a credential reference for the scrape token. */
   metricsTokenRef: string | undefined;
   linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined };
-  github: { apiUrl: string; tokenRef: string | undefined };
+  github: { apiUrl: string; tokenRef: string | undefined; appId: string | undefined; appPrivateKeyRef: string | undefined };
   anthropic: { apiKeyRef: string | undefined; baseUrl: string | undefined };
 }
 
@@ -103,7 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKeyProviderName: e.LINEAR_API_KEY_PROVIDER_NAME,
       webhookSecretRef: e.LINEAR_WEBHOOK_SECRET,
     },
-    github: { apiUrl: e.GITHUB_API_URL, tokenRef: e.GITHUB_TOKEN },
+    github: { apiUrl: e.GITHUB_API_URL, tokenRef: e.GITHUB_TOKEN, appId: e.GITHUB_APP_ID, appPrivateKeyRef: e.GITHUB_APP_PRIVATE_KEY },
     anthropic: { apiKeyRef: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
   };
 }

@@ -24,5 +24,6 @@ export const FAILURE_REMEDIES: Record<string, string> = {
   REPO_NOT_ONBOARDED: 'Onboard the repository with `bgagent repo add`, then re-submit.',
   REPO_NOT_FOUND_OR_NO_ACCESS: 'Check the repository name and that the GitHub token can read it.',
   INSUFFICIENT_GITHUB_REPO_PERMISSIONS: 'Give the GitHub token push access to the repository.',
+  PR_FAILED: 'The branch is pushed; open the pull request by hand or re-submit once GitHub answers.',
   INTERNAL_ERROR: 'An unexpected error; the server log has the details. Re-submit the task.',
 };

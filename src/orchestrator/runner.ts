@@ -11,6 +11,8 @@ import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js
 import { TaskFailure } from './failure.js';
 import type { TaskSignals } from './signals.js';
 import { buildAgentPrompt } from './prompt.js';
+import { GitHubPreflightError } from '../github/index.js';
+import type { GitHubIntegration } from '../github/integration.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -18,6 +20,8 @@ export interface RunnerDeps {
   harnessFor(repo: Repo): AgentHarness;
   /** Credentials for git over http(s); undefined for file:// remotes or anonymous access. */
   gitAuthFor(repo: Repo): Promise<GitAuth | undefined>;
+  /** Pre-flight and pull requests for repositories hosted on GitHub. */
+  github?: GitHubIntegration;
   signals: TaskSignals;
   logger: Logger;
   workerId: string;
@@ -64,6 +68,7 @@ export class TaskRunner {
   private async runFromHydration(task: Task, stop: AbortController, log: Logger): Promise<void> {
     const repo = await this.repoOf(task);
     await this.event(task.id, { type: 'hydration_started', message: `Preparing a workspace for ${repo.name}` });
+    await this.preflight(task, repo);
     const auth = await this.deps.gitAuthFor(repo);
     let workspace: Workspace;
     try {
@@ -182,11 +187,50 @@ export class TaskRunner {
       throw new TaskFailure('PUSH_FAILED', `could not push ${task.branchName}: ${toError(err).message}`);
     }
     await this.event(task.id, { type: 'branch_pushed', message: `Pushed ${task.branchName}`, data: { branch: task.branchName } });
+    const pr = await this.openPullRequest(task, repo);
     await this.transition(task.id, ['FINALIZING'], 'COMPLETED', {
-      patch: { outcome: 'changes_pushed', finished_at: this.now() },
-      event: { type: 'task_completed', message: `Completed: branch ${task.branchName} pushed`, data: { outcome: 'changes_pushed', branch: task.branchName } },
+      patch: { outcome: pr ? 'pr_opened' : 'changes_pushed', finished_at: this.now() },
+      event: pr
+        ? { type: 'task_completed', message: `Completed: pull request ${pr.url}`, data: { outcome: 'pr_opened', prUrl: pr.url, prNumber: pr.number } }
+        : { type: 'task_completed', message: `Completed: branch ${task.branchName} pushed`, data: { outcome: 'changes_pushed', branch: task.branchName } },
     });
     await this.cleanup(ws, log);
+  }
+
+  /** Before any agent cost: can our credentials reach and push to the repository? */
+  private async preflight(task: Task, repo: Repo): Promise<void> {
+    const github = this.deps.github;
+    if (!github?.handles(repo)) return;
+    try {
+      await github.preflight(repo);
+    } catch (err) {
+      if (err instanceof GitHubPreflightError) {
+        await this.event(task.id, { type: 'preflight_failed', message: err.message, data: { code: err.code } });
+        throw new TaskFailure(err.code, err.message);
+      }
+      throw new TaskFailure('REPO_NOT_FOUND_OR_NO_ACCESS', `could not check the repository on GitHub: ${toError(err).message}`);
+    }
+    await this.event(task.id, { type: 'preflight_passed', message: 'The repository is reachable and the token can push' });
+  }
+
+  /** Finds or creates the PR for the task's branch (never a second one), and records it. */
+  private async openPullRequest(task: Task, repo: Repo): Promise<{ url: string; number: number } | undefined> {
+    const github = this.deps.github;
+    if (!github?.handles(repo)) return undefined;
+    const current = (await this.deps.store.tasks.get(task.id)) ?? task;
+    let pr;
+    try {
+      pr = await github.openPullRequest(current, repo, current.summary);
+    } catch (err) {
+      throw new TaskFailure('PR_FAILED', `the branch was pushed but the pull request could not be opened: ${toError(err).message}`);
+    }
+    await this.deps.store.tasks.update(task.id, ['FINALIZING'], { pr_url: pr.url, pr_number: pr.number }, this.deps.workerId);
+    await this.event(task.id, {
+      type: 'pr_created',
+      message: `${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`,
+      data: { prUrl: pr.url, prNumber: pr.number, created: pr.created },
+    });
+    return pr;
   }
 
   private async fail(taskId: string, err: unknown, log: Logger): Promise<void> {

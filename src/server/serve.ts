@@ -17,6 +17,10 @@ import { LinearIssueFeedback } from '../linear/feedback.js';
 import { LinearDeliveryWorker } from '../linear/delivery-worker.js';
 import { LinearTaskChannel } from '../linear/task-channel.js';
 import { linearAdminRoutes } from './linear-admin-routes.js';
+import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
+import { buildModelEnv } from '../agent/model-env.js';
+import { resolveSandboxMode } from '../agent/sandbox.js';
+import { describeTaskContext } from '../linear/task-context.js';
 
 export interface ServeOptions {
   config: Config;
@@ -57,14 +61,35 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       onCircuitChange: (open) => metrics.setLinearCircuitState(open),
     });
     const linearFeedback = new LinearIssueFeedback(linearClients, logger);
+    const reveal = async (ref: string) => (await credentials.resolve(ref)).reveal();
+    const githubAuth = githubAuthFrom(config.github, reveal, (ref) => credentials.invalidate(ref), logger);
+    const publicUrl = config.publicUrl;
+    const github = githubAuth
+      ? new GitHubIntegration({ apiUrl: config.github.apiUrl, auth: githubAuth, logger, taskUrl: publicUrl ? (id) => `${publicUrl}/tasks/${id}` : undefined })
+      : undefined;
+    const sandbox = await resolveSandboxMode(config.sandbox, logger);
+    if ('error' in sandbox) throw new Error(sandbox.error);
+    const anthropicKeyRef = config.anthropic.apiKeyRef;
+    const claude = {
+      model: config.model,
+      sandboxMode: sandbox.mode,
+      modelEnv: () => buildModelEnv({ apiKey: anthropicKeyRef ? () => reveal(anthropicKeyRef) : undefined, baseUrl: config.anthropic.baseUrl }),
+      tools: {
+        getTaskContext: async (taskId: string) => {
+          const task = await store.tasks.get(taskId);
+          return task ? describeTaskContext(task, linearClients, logger) : `task ${taskId} not found`;
+        },
+      },
+    };
     const metrics: Metrics = new Metrics({ store, workerLeases: (): number => orchestrator.runningCount });
     const orchestrator = new Orchestrator({
       store,
       signals,
       logger,
       workspaces,
-      harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox: config.sandbox }),
-      gitAuthFor: async () => undefined,
+      harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox: sandbox.mode, claude }),
+      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : undefined),
+      github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
       queueMaxAgeMs: config.queueMaxAgeMs,
