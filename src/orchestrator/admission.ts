@@ -43,33 +43,44 @@ export async function admitUserTasks(store: Store, opts: AdmitOptions): Promise<
       .where('status', 'in', [...ACTIVE_STATUSES])
       .executeTakeFirstOrThrow();
     const active = Number(activeRow.n);
-    const waiting = await trx
-      .selectFrom('tasks')
-      .select(['id', 'status'])
-      .where('user_id', '=', opts.userId)
-      .where('status', 'in', WAITING)
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
-
     const free = Math.max(0, cap - active);
+    const waiting = () =>
+      trx.selectFrom('tasks').select(['id', 'status', 'created_at']).where('user_id', '=', opts.userId).where('status', 'in', WAITING).orderBy('created_at').orderBy('id');
     const admitted: Task[] = [];
     const queued: Task[] = [];
-    for (const [index, row] of waiting.entries()) {
-      if (index < free && admitted.length < opts.capacity) {
-        if (row.status === 'QUEUED') {
-          await store.tasks.transitionWith(trx, row.id, ['QUEUED'], 'SUBMITTED', {
-            event: { type: 'admission_released', message: 'A concurrency slot is free; leaving the queue' },
-          });
-        }
-        admitted.push(
-          await store.tasks.transitionWith(trx, row.id, ['SUBMITTED'], 'HYDRATING', {
-            patch: { lease_owner: opts.workerId, lease_expires_at: opts.now + opts.leaseMs, heartbeat_at: opts.now },
-            event: { type: 'admission_granted', message: `Admitted (${active + admitted.length + 1}/${cap} of the user's slots)` },
-          }),
-        );
-      } else if (index >= free && row.status === 'SUBMITTED') {
-        const position = index - free + 1;
+    // Only the oldest `free` waiting tasks may run; reading just those keeps admission cheap however long the queue is.
+    const window = free > 0 ? await waiting().limit(free).execute() : [];
+    for (const row of window.slice(0, Math.max(0, opts.capacity))) {
+      if (row.status === 'QUEUED') {
+        await store.tasks.transitionWith(trx, row.id, ['QUEUED'], 'SUBMITTED', {
+          event: { type: 'admission_released', message: 'A concurrency slot is free; leaving the queue' },
+        });
+      }
+      admitted.push(
+        await store.tasks.transitionWith(trx, row.id, ['SUBMITTED'], 'HYDRATING', {
+          patch: { lease_owner: opts.workerId, lease_expires_at: opts.now + opts.leaseMs, heartbeat_at: opts.now },
+          event: { type: 'admission_granted', message: `Admitted (${active + admitted.length + 1}/${cap} of the user's slots)` },
+        }),
+      );
+    }
+    // New tasks behind the window wait in the queue; each is told its place once.
+    const last = window.at(-1);
+    let behind = trx.selectFrom('tasks').select(['id']).where('user_id', '=', opts.userId).where('status', '=', 'SUBMITTED').orderBy('created_at').orderBy('id');
+    if (free > 0) {
+      if (window.length < free) behind = behind.where(sql<boolean>`false`);
+      else behind = behind.where((eb) => eb.or([eb('created_at', '>', last!.created_at), eb.and([eb('created_at', '=', last!.created_at), eb('id', '>', last!.id)])]));
+    }
+    const toQueue = await behind.execute();
+    if (toQueue.length) {
+      const ahead = await trx
+        .selectFrom('tasks')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', opts.userId)
+        .where('status', '=', 'QUEUED')
+        .executeTakeFirstOrThrow();
+      let position = Number(ahead.n);
+      for (const row of toQueue) {
+        position += 1;
         queued.push(
           await store.tasks.transitionWith(trx, row.id, ['SUBMITTED'], 'QUEUED', {
             patch: { queued_at: opts.now },

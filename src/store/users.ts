@@ -84,12 +84,16 @@ export class UserStore {
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .selectAll('users')
-      .select('api_tokens.id as token_id')
+      .select(['api_tokens.id as token_id', 'api_tokens.last_used_at'])
       .where('api_tokens.token_hash', '=', hashToken(token))
       .where('api_tokens.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return undefined;
-    await this.db.kysely.updateTable('api_tokens').set({ last_used_at: this.now() }).where('id', '=', row.token_id).execute();
+    // Recording every use would make every request a write; once a minute is precise enough.
+    const now = this.now();
+    if (row.last_used_at === null || now - row.last_used_at > 60_000) {
+      await this.db.kysely.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
+    }
     return userFromRow(row);
   }
 
