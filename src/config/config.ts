@@ -101,7 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsTokenRef: e.BGAGENT_METRICS_TOKEN,
     linear: {
       apiUrl: e.LINEAR_API_URL,
-      apiKeyRef: e.LINEAR_API_KEY,
+      // `agentcore` alone names the AgentCore provider by LINEAR_API_KEY_PROVIDER_NAME (default linear-api-key).
+      apiKeyRef: /^agentcore(-oauth)?:?$/.test(e.LINEAR_API_KEY) ? `${e.LINEAR_API_KEY.replace(/:$/, '')}:${e.LINEAR_API_KEY_PROVIDER_NAME}` : e.LINEAR_API_KEY,
       apiKeyProviderName: e.LINEAR_API_KEY_PROVIDER_NAME,
       webhookSecretRef: e.LINEAR_WEBHOOK_SECRET,
     },
