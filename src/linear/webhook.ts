@@ -20,13 +20,17 @@ export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;
 export type VerifyFailure = { ok: false; status: 400 | 401; reason: string };
 export type VerifyResult = { ok: true; envelope: WebhookEnvelope } | VerifyFailure;
 
-/** Parses the raw body far enough to find the workspace whose secret verifies it (nothing is trusted yet). */
-export function peekOrganizationId(rawBody: Buffer): string | undefined {
+/**
+ * Parses the raw body far enough to find the workspace whose secret verifies it (nothing is trusted yet).
+ * `json: false` when the body is not a JSON object at all (refused as malformed before any secret is looked up).
+ */
+export function peekOrganizationId(rawBody: Buffer): { json: boolean; organizationId: string | undefined } {
   try {
-    const v = JSON.parse(rawBody.toString('utf8')) as { organizationId?: unknown };
-    return typeof v.organizationId === 'string' ? v.organizationId : undefined;
+    const v = JSON.parse(rawBody.toString('utf8')) as { organizationId?: unknown } | null;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return { json: false, organizationId: undefined };
+    return { json: true, organizationId: typeof v.organizationId === 'string' ? v.organizationId : undefined };
   } catch {
-    return undefined;
+    return { json: false, organizationId: undefined };
   }
 }
 

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
 import { LocalVault, type CredentialResolver } from '../credentials/index.js';
-import { findUser, getProject, getViewer } from '../linear/api.js';
+import { findUser, getProject, getViewer, type LinearViewer } from '../linear/api.js';
+import { LinearClient } from '../linear/client.js';
 import type { LinearClients } from '../linear/clients.js';
 import { LinearApiError } from '../linear/errors.js';
 import { DEFAULT_TRIGGER_LABEL } from '../linear/trigger.js';
@@ -63,20 +64,27 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     requireAdmin(req);
     const b = parse(setupBody, req.body);
     let apiKeyRef = b.api_key_ref ?? config.linear.apiKeyRef;
+    let viewer: LinearViewer;
     if (b.api_key) {
-      await vault().set('linear-api-key', 'api-key', b.api_key);
+      // Verify a new key before it replaces the stored one: a typo must not break a working setup.
+      const key = b.api_key;
+      viewer = await callLinear('verifying the API key', () => getViewer(new LinearClient({ apiUrl: config.linear.apiUrl, getToken: async () => key, maxRetries: 1 })));
+      await vault().set('linear-api-key', 'api-key', key);
       apiKeyRef = 'vault:linear-api-key';
       credentials.invalidate(apiKeyRef);
+      linearClients.forRef(apiKeyRef).resetCircuit();
+    } else {
+      const client = linearClients.forRef(apiKeyRef);
+      client.resetCircuit();
+      viewer = await callLinear('verifying the API key', () => getViewer(client));
     }
-    let signingSecretRef = b.signing_secret_ref ?? null;
+    // Setting up again (e.g. to rotate the key) keeps the signing secret unless a new one is given.
+    let signingSecretRef = b.signing_secret_ref ?? (await store.linear.getWorkspace(viewer.organization.id))?.signing_secret_ref ?? null;
     if (b.signing_secret) {
       await vault().set('linear-webhook-secret', 'webhook-secret', b.signing_secret);
       signingSecretRef = 'vault:linear-webhook-secret';
       credentials.invalidate(signingSecretRef);
     }
-    const client = linearClients.forRef(apiKeyRef);
-    client.resetCircuit();
-    const viewer = await callLinear('verifying the API key', () => getViewer(client));
     const workspace = await store.linear.upsertWorkspace({
       id: viewer.organization.id,
       urlKey: viewer.organization.urlKey,
@@ -87,7 +95,8 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     });
     const admin = await store.users.ensure('admin', { isAdmin: true });
     await store.linear.linkUser({ workspaceId: workspace.id, linearUserId: viewer.id, linearUserName: viewer.name, linearUserEmail: viewer.email ?? null, userId: admin.id });
-    const base = config.publicUrl ?? `http://${config.host}:${config.port}`;
+    // Without BGAGENT_PUBLIC_URL, the address the admin reached us at (config.port may be 0, host 0.0.0.0).
+    const base = (config.publicUrl ?? `${req.protocol}://${req.host}`).replace(/\/+$/, '');
     return { workspace: workspaceJson(workspace), viewer: { id: viewer.id, name: viewer.name }, linked_to: 'admin', webhook_url: `${base}/v1/linear/webhook` };
   });
 

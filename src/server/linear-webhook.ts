@@ -27,7 +27,9 @@ export async function linearWebhookRoutes(app: FastifyInstance, deps: LinearWebh
     const started = process.hrtime.bigint();
     const raw = req.body;
     if (!Buffer.isBuffer(raw)) return reply.status(400).send(errorBody('VALIDATION_ERROR', 'send the webhook body as application/json', req.id));
-    const orgId = peekOrganizationId(raw);
+    const peeked = peekOrganizationId(raw);
+    if (!peeked.json) return reply.status(400).send(errorBody('VALIDATION_ERROR', 'the webhook body is not a JSON object', req.id));
+    const orgId = peeked.organizationId;
     const workspace = orgId ? await deps.store.linear.getWorkspace(orgId) : undefined;
     if (workspace?.status === 'revoked') return reply.status(401).send(errorBody('UNAUTHORIZED', 'this workspace was revoked', req.id));
     const secretRef = workspace?.signing_secret_ref ?? deps.defaultSecretRef;
