@@ -3,17 +3,40 @@ import type { Store } from '../store/index.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import type { Task } from '../tasks/task.js';
 import type { IssueFeedback } from './processor.js';
+import type { LinearClients } from './clients.js';
+import { LinearLifecycle } from './lifecycle.js';
 import { linearMessages } from './messages.js';
 
-/** What the orchestrator's decisions look like on the Linear issue a task came from. */
+/** What the orchestrator's decisions and a task's life look like on the Linear issue it came from. */
 export class LinearTaskChannel implements TaskChannel {
+  private readonly lifecycle: LinearLifecycle;
+
   constructor(
-    private readonly deps: { store: Store; feedback: IssueFeedback; logger: Logger; defaultCap: number },
-  ) {}
+    private readonly deps: { store: Store; feedback: IssueFeedback; clients: LinearClients; logger: Logger; defaultCap: number },
+  ) {
+    this.lifecycle = new LinearLifecycle({ store: deps.store, clients: deps.clients, logger: deps.logger });
+  }
 
   queued(task: Task): void {
     if (task.channelSource !== 'linear') return;
     void this.sayQueued(task).catch((err: unknown) => this.deps.logger.warn({ err, taskId: task.id }, 'could not tell Linear the task is queued'));
+  }
+
+  started(task: Task): void {
+    this.lifecycle.started(task);
+  }
+
+  prCreated(task: Task, pr: { url: string; number: number }): void {
+    this.lifecycle.prCreated(task, pr);
+  }
+
+  finished(task: Task): void {
+    this.lifecycle.finished(task);
+  }
+
+  /** Waits for the Linear updates already under way (before the store closes). */
+  drain(): Promise<void> {
+    return this.lifecycle.drain();
   }
 
   private async sayQueued(task: Task): Promise<void> {

@@ -3,6 +3,7 @@ import { ApiError, TransitionConflictError } from '../tasks/errors.js';
 import { isTerminal, type TaskStatus } from '../tasks/states.js';
 import type { Task, User } from '../tasks/task.js';
 import type { TaskSignals } from './signals.js';
+import type { TaskChannel } from './orchestrator.js';
 
 const CANCELLABLE: TaskStatus[] = ['SUBMITTED', 'QUEUED', 'HYDRATING', 'RUNNING', 'AWAITING_INPUT'];
 
@@ -10,7 +11,7 @@ const CANCELLABLE: TaskStatus[] = ['SUBMITTED', 'QUEUED', 'HYDRATING', 'RUNNING'
  * Cancels a task that has not reached finalization. The row moves to CANCELLED at once; the worker
  * running the agent sees it (signal here, heartbeat elsewhere) and stops the whole process tree.
  */
-export async function cancelTask(store: Store, signals: TaskSignals, taskId: string, by: User): Promise<Task> {
+export async function cancelTask(store: Store, signals: TaskSignals, taskId: string, by: User, channel?: TaskChannel): Promise<Task> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const task = await store.tasks.get(taskId);
     if (!task || (task.userId !== by.id && !by.isAdmin)) throw new ApiError('TASK_NOT_FOUND', `task ${taskId} not found`);
@@ -26,6 +27,8 @@ export async function cancelTask(store: Store, signals: TaskSignals, taskId: str
       signals.cancelled(taskId);
       signals.changed(taskId);
       signals.wake(task.userId);
+      // A running task is reported by its runner when the agent has stopped; a waiting one has no runner.
+      if (task.status === 'SUBMITTED' || task.status === 'QUEUED') channel?.finished?.(cancelled);
       return cancelled;
     } catch (err) {
       if (!(err instanceof TransitionConflictError)) throw err;

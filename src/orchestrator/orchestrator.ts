@@ -13,6 +13,11 @@ import type { TaskMetrics } from '../metrics/metrics.js';
 /** Channel feedback the orchestrator triggers; implementations are best-effort and never throw. */
 export interface TaskChannel {
   queued(task: Task): void;
+  /** A worker took the task and starts on it (before the workspace is prepared). */
+  started?(task: Task): void;
+  prCreated?(task: Task, pr: { url: string; number: number }): void;
+  /** The task reached a terminal state: completed, failed, timed out or cancelled, by the runner, recovery or a cancel. */
+  finished?(task: Task): void;
 }
 
 export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
@@ -129,7 +134,7 @@ export class Orchestrator {
 
   private async recover(): Promise<void> {
     if (this.stopping) return;
-    const { resume, wakeUsers } = await recoverTasks(
+    const { resume, wakeUsers, finished } = await recoverTasks(
       this.opts.store,
       {
         workerId: this.workerId,
@@ -142,6 +147,7 @@ export class Orchestrator {
       },
       this.log,
     );
+    for (const task of finished) this.opts.channel?.finished?.(task);
     for (const task of resume) {
       this.opts.signals.changed(task.id);
       this.launch(task);

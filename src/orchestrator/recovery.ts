@@ -21,6 +21,8 @@ export interface RecoveryResult {
   resume: Task[];
   /** Users whose waiting tasks may now be admitted. */
   wakeUsers: string[];
+  /** Tasks this sweep ended (WORKER_LOST, TIMED_OUT, QUEUE_TIMEOUT), for their channel. */
+  finished: Task[];
 }
 
 /**
@@ -30,6 +32,7 @@ export interface RecoveryResult {
  */
 export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Logger): Promise<RecoveryResult> {
   const resume: Task[] = [];
+  const finished: Task[] = [];
   const wakeUsers = new Set<string>();
 
   for (const task of await store.tasks.listByStatus(LEASED_STATUSES)) {
@@ -49,13 +52,13 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
       if (task.status === 'RUNNING') {
         const pastDeadline = task.startedAt !== null && task.startedAt + opts.taskTimeoutMs < opts.now;
         if (pastDeadline) {
-          await store.tasks.transition(task.id, ['RUNNING'], 'TIMED_OUT', {
+          finished.push(await store.tasks.transition(task.id, ['RUNNING'], 'TIMED_OUT', {
             leaseOwner: opts.workerId,
             patch: { finished_at: opts.now, error_code: 'TIMED_OUT', error_message: 'the task ran past its time limit while its worker was gone' },
             event: { type: 'task_timed_out', message: 'The task ran past its time limit while its worker was gone' },
-          });
+          }));
         } else {
-          await store.tasks.transition(task.id, ['RUNNING'], 'FAILED', {
+          finished.push(await store.tasks.transition(task.id, ['RUNNING'], 'FAILED', {
             leaseOwner: opts.workerId,
             patch: {
               finished_at: opts.now,
@@ -63,7 +66,7 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
               error_message: 'the worker running the agent stopped (crash or restart) and the agent step cannot be resumed; re-submit the task',
             },
             event: { type: 'task_failed', message: 'Failed: the worker running the agent stopped; re-submit the task', data: { code: 'WORKER_LOST', previousWorker: previous } },
-          });
+          }));
         }
         wakeUsers.add(task.userId);
       } else {
@@ -82,10 +85,10 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
   for (const task of await store.tasks.listByStatus(['QUEUED'])) {
     if (task.queuedAt !== null && task.queuedAt + opts.queueMaxAgeMs < opts.now) {
       try {
-        await store.tasks.transition(task.id, ['QUEUED'], 'FAILED', {
+        finished.push(await store.tasks.transition(task.id, ['QUEUED'], 'FAILED', {
           patch: { finished_at: opts.now, error_code: 'QUEUE_TIMEOUT', error_message: 'the task waited too long for a free concurrency slot' },
           event: { type: 'task_failed', message: 'Failed: waited too long for a free concurrency slot', data: { code: 'QUEUE_TIMEOUT' } },
-        });
+        }));
       } catch (err) {
         if (!(err instanceof TransitionConflictError)) throw err;
       }
@@ -94,5 +97,5 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
 
   for (const task of await store.tasks.listByStatus(['SUBMITTED', 'QUEUED'])) wakeUsers.add(task.userId);
   if (resume.length) log.info({ tasks: resume.map((t) => t.id) }, 'resuming tasks whose worker stopped');
-  return { resume, wakeUsers: [...wakeUsers] };
+  return { resume, wakeUsers: [...wakeUsers], finished };
 }

@@ -13,6 +13,8 @@ import type { TaskSignals } from './signals.js';
 import { buildAgentPrompt } from './prompt.js';
 import { GitHubPreflightError } from '../github/index.js';
 import type { GitHubIntegration } from '../github/integration.js';
+import type { TaskChannel } from './orchestrator.js';
+import { isTerminal } from '../tasks/states.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -23,6 +25,8 @@ export interface RunnerDeps {
   /** Pre-flight and pull requests for repositories hosted on GitHub. */
   github?: GitHubIntegration;
   signals: TaskSignals;
+  /** Told when the task starts, opens a PR and ends; never awaited, never fails the task. */
+  channel?: TaskChannel;
   logger: Logger;
   workerId: string;
   leaseMs: number;
@@ -62,10 +66,18 @@ export class TaskRunner {
       offCancel();
       this.deps.signals.changed(task.id);
       this.deps.signals.wake(task.userId);
+      await this.tellFinished(task.id, log);
     }
   }
 
+  private async tellFinished(taskId: string, log: Logger): Promise<void> {
+    if (!this.deps.channel?.finished) return;
+    const task = await this.deps.store.tasks.get(taskId).catch((err: unknown) => log.warn({ err }, 'could not read the task to report its end'));
+    if (task && isTerminal(task.status)) this.deps.channel.finished(task);
+  }
+
   private async runFromHydration(task: Task, stop: AbortController, log: Logger): Promise<void> {
+    this.deps.channel?.started?.(task);
     const repo = await this.repoOf(task);
     await this.event(task.id, { type: 'hydration_started', message: `Preparing a workspace for ${repo.name}` });
     await this.preflight(task, repo);
@@ -230,6 +242,7 @@ export class TaskRunner {
       message: `${pr.created ? 'Opened' : 'Updated'} pull request #${pr.number}: ${pr.url}`,
       data: { prUrl: pr.url, prNumber: pr.number, created: pr.created },
     });
+    this.deps.channel?.prCreated?.(task, pr);
     return pr;
   }
 

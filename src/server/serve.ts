@@ -82,6 +82,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       },
     };
     const metrics: Metrics = new Metrics({ store, workerLeases: (): number => orchestrator.runningCount });
+    const taskChannel = new LinearTaskChannel({ store, feedback: linearFeedback, clients: linearClients, logger, defaultCap: config.maxConcurrentPerUser });
     const orchestrator = new Orchestrator({
       store,
       signals,
@@ -97,7 +98,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       maxConcurrentPerUser: config.maxConcurrentPerUser,
       tickMs: opts.tickMs,
       metrics,
-      channel: new LinearTaskChannel({ store, feedback: linearFeedback, logger, defaultCap: config.maxConcurrentPerUser }),
+      channel: taskChannel,
     });
     const linearDeliveries = new LinearDeliveryWorker({ store, feedback: linearFeedback, logger, onTaskCreated: (t) => signals.wake(t.userId) });
     const app = await buildApp({
@@ -129,6 +130,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         await app.close();
         await linearDeliveries.stop();
         await orchestrator.stop(graceMs);
+        await taskChannel.drain();
         await store.close();
         lock?.release();
       },
