@@ -86,6 +86,6 @@ describe('Linear inbound when Linear refuses the token, and across a crash', () 
     expect(done[0]!.attempts).toBe(2);
     const { body } = await restarted.api('GET', '/v1/tasks?limit=10');
     expect(body.tasks.map((t: { task_description: string }) => t.task_description.split('\n')[0]).sort()).toEqual(['Accepted, never processed', 'Claimed by a worker that died']);
-    expect(rig.emu.state.comments.size).toBe(0);
+    expect([...rig.emu.state.issues.keys()].flatMap((id) => rig!.rejections(id))).toEqual([]);
   });
 });

@@ -21,6 +21,8 @@ export interface InboundRig {
   /** Waits until the delivery was processed and returns it. */
   processed(deliveryId: string): Promise<LinearDelivery>;
   comments(issueId: string): string[];
+  /** The comments that refuse work (what `linearMessages` says when bgagent will not start a task). */
+  rejections(issueId: string): string[];
   reactions(issueId: string): string[];
   count(table: 'tasks' | 'linear_deliveries'): Promise<number>;
   tasks(): Promise<{ id: string; channel_source: string; channel_metadata: string; status: string; task_description: string }[]>;
@@ -51,6 +53,8 @@ export interface LabelEventOptions {
   webhookTimestamp?: number;
   issue?: EmIssue;
 }
+
+const REJECTION_OPENINGS = ["bgagent can't work on this issue", 'bgagent refused this task', 'bgagent is temporarily unavailable', 'bgagent could not start this task'];
 
 export type IssueWebhook = Record<string, unknown> & { data: Record<string, unknown>; webhookTimestamp: number };
 
@@ -136,6 +140,7 @@ export async function startInboundRig(opts: { dialect?: 'sqlite' | 'postgres'; e
       }, 15_000, `delivery ${deliveryId} to be processed`);
     },
     comments: (issueId) => emu.state.commentsOn(issueId).map((c) => c.body),
+    rejections: (issueId) => emu.state.commentsOn(issueId).map((c) => c.body).filter((b) => REJECTION_OPENINGS.some((o) => b.startsWith(o))),
     reactions: (issueId) => emu.state.reactionsOn({ issueId }).map((r) => r.emoji),
     async count(table) {
       const r = await server.store.db.kysely.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
