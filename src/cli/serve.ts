@@ -1,7 +1,9 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
 import { startServer } from '../server/serve.js';
+import { openStore } from '../store/index.js';
+import { migrateWorkQueue } from '../queue/index.js';
 import { positiveInt } from './tasks.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,10 +14,18 @@ export function registerServeCommand(program: Command): void {
     .description('Run the bgagent server: REST API, webhooks and the worker that runs agents')
     .option('--port <port>', 'port to listen on (BGAGENT_PORT, default 8080)')
     .option('--host <host>', 'address to listen on (BGAGENT_HOST, default 127.0.0.1)')
+    .addOption(
+      new Option('--role <role>', 'what this process runs: api (HTTP only), worker (runs agents), all (BGAGENT_ROLE, default all; api and worker need PostgreSQL)').choices([
+        'api',
+        'worker',
+        'all',
+      ]),
+    )
     .option('--concurrency <n>', 'agents this process runs at once (BGAGENT_WORKER_CONCURRENCY, default 4)', positiveInt)
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (BGAGENT_LOG_LEVEL, default info)`)
-    .action(async (o: { port?: string; host?: string; concurrency?: number; logLevel?: string }) => {
+    .action(async (o: { port?: string; host?: string; role?: string; concurrency?: number; logLevel?: string }) => {
       const env = { ...process.env };
+      if (o.role !== undefined) env.BGAGENT_ROLE = o.role;
       if (o.port !== undefined) env.BGAGENT_PORT = o.port;
       if (o.host !== undefined) env.BGAGENT_HOST = o.host;
       if (o.concurrency !== undefined) env.BGAGENT_WORKER_CONCURRENCY = String(o.concurrency);
@@ -24,14 +34,14 @@ export function registerServeCommand(program: Command): void {
       const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
       const server = await startServer({ config, logger });
       process.stderr.write(
-        `bgagent serving on ${server.url} (${server.store.db.dialect}, data in ${config.dataDir})\n` +
+        `bgagent serving on ${server.url} (role ${config.role}, ${server.store.db.dialect}, data in ${config.dataDir})\n` +
           `admin token: ${server.adminTokenPath}\n`,
       );
       let closing = false;
       const shutdown = (signal: string) => {
         if (closing) return;
         closing = true;
-        logger.info({ signal }, 'shutting down: no new work; waiting for running agents');
+        logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new work; waiting for running agents');
         server
           .close()
           .then(() => process.exit(0))
@@ -42,5 +52,22 @@ export function registerServeCommand(program: Command): void {
       };
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
+    });
+}
+
+export function registerMigrateCommand(program: Command): void {
+  program
+    .command('migrate')
+    .description("Apply the database migrations (bgagent's and, on PostgreSQL, graphile-worker's) and exit")
+    .action(async () => {
+      const config = loadConfig(process.env);
+      const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+      const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+      try {
+        await migrateWorkQueue(config.databaseUrl, logger);
+      } finally {
+        await store.close();
+      }
+      process.stdout.write(`migrations applied (${store.db.dialect}${config.databaseUrl ? ', graphile-worker' : ''})\n`);
     });
 }

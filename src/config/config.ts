@@ -20,6 +20,8 @@ const envSchema = z.object({
   BGAGENT_QUEUE_MAX_AGE_SECONDS: intFromEnv(24 * 60 * 60),
   BGAGENT_LEASE_SECONDS: intFromEnv(30),
   BGAGENT_WORKER_CONCURRENCY: intFromEnv(4),
+  BGAGENT_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  BGAGENT_SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
   BGAGENT_CREDENTIAL_CACHE_TTL_SECONDS: intFromEnv(300),
   BGAGENT_VAULT_KEY: z.string().min(1).optional(),
   BGAGENT_AGENTCORE_WORKLOAD_NAME: z.string().min(1).optional(),
@@ -53,6 +55,10 @@ export interface Config {
   queueMaxAgeMs: number;
   leaseMs: number;
   workerConcurrency: number;
+  /** What `bgagent serve` runs: the HTTP API, the worker (orchestrator + Linear deliveries), or both. */
+  role: 'api' | 'worker' | 'all';
+  /** On SIGTERM, how long running agents may finish before they are stopped and their leases released. */
+  shutdownGraceMs: number;
   credentialCacheTtlMs: number;
   vaultKey: string | undefined;
   agentcoreWorkloadName: string | undefined;
@@ -80,6 +86,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.BGAGENT_DATABASE_URL && !/^postgres(ql)?:\/\//.test(e.BGAGENT_DATABASE_URL)) {
     throw new ConfigError('invalid configuration:\n  BGAGENT_DATABASE_URL: must be a postgres:// URL');
   }
+  if (!e.BGAGENT_DATABASE_URL && e.BGAGENT_ROLE !== 'all') {
+    throw new ConfigError(
+      `invalid configuration:\n  BGAGENT_ROLE: "${e.BGAGENT_ROLE}" needs PostgreSQL (BGAGENT_DATABASE_URL); with the embedded SQLite database one process does everything, so only "all" is possible`,
+    );
+  }
   return {
     dataDir: resolve(e.BGAGENT_DATA_DIR ?? join(homedir(), '.bgagent')),
     databaseUrl: e.BGAGENT_DATABASE_URL,
@@ -92,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueMaxAgeMs: e.BGAGENT_QUEUE_MAX_AGE_SECONDS * 1000,
     leaseMs: e.BGAGENT_LEASE_SECONDS * 1000,
     workerConcurrency: e.BGAGENT_WORKER_CONCURRENCY,
+    role: e.BGAGENT_ROLE,
+    shutdownGraceMs: e.BGAGENT_SHUTDOWN_GRACE_SECONDS * 1000,
     credentialCacheTtlMs: e.BGAGENT_CREDENTIAL_CACHE_TTL_SECONDS * 1000,
     vaultKey: e.BGAGENT_VAULT_KEY,
     agentcoreWorkloadName: e.BGAGENT_AGENTCORE_WORKLOAD_NAME,

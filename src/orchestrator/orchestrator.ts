@@ -9,6 +9,9 @@ import { recoverTasks } from './recovery.js';
 import { TaskRunner, type RunnerDeps } from './runner.js';
 import type { TaskSignals } from './signals.js';
 import type { TaskMetrics } from '../metrics/metrics.js';
+import { EmbeddedWorkQueue } from '../queue/embedded-queue.js';
+import type { WorkQueue } from '../queue/work-queue.js';
+import { LEASED_STATUSES } from '../tasks/states.js';
 
 /** Channel feedback the orchestrator triggers; implementations are best-effort and never throw. */
 export interface TaskChannel {
@@ -22,6 +25,8 @@ export interface TaskChannel {
 
 export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
   signals: TaskSignals;
+  /** Where wake-ups come from; default: this process's signals (the embedded queue). */
+  queue?: WorkQueue;
   /** Agents this worker runs at once. */
   concurrency: number;
   maxConcurrentPerUser: number;
@@ -44,12 +49,13 @@ export class Orchestrator {
   private readonly pendingUsers = new Set<string>();
   private admitting: Promise<void> | undefined;
   private tick: NodeJS.Timeout | undefined;
-  private offWake: (() => void) | undefined;
+  private readonly queue: WorkQueue;
   private stopping = false;
   private readonly now: () => number;
 
   constructor(private readonly opts: OrchestratorOptions) {
     this.now = opts.now ?? Date.now;
+    this.queue = opts.queue ?? new EmbeddedWorkQueue(opts.signals);
     this.runner = new TaskRunner({ ...opts, workerId: this.workerId });
   }
 
@@ -67,7 +73,7 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
-    this.offWake = this.opts.signals.onWake((userId) => this.wake(userId));
+    await this.queue.start((userId) => this.wake(userId));
     await this.recover();
     this.tick = setInterval(() => {
       this.recover().catch((err: unknown) => this.log.error({ err }, 'recovery sweep failed'));
@@ -159,13 +165,31 @@ export class Orchestrator {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
     if (this.tick) clearInterval(this.tick);
-    this.offWake?.();
+    await this.queue.stop().catch((err: unknown) => this.log.warn({ err }, 'could not stop receiving wake-ups'));
     await this.admitting;
     const all = Promise.allSettled([...this.running.values()]);
     const timedOut = await Promise.race([all.then(() => false), delay(graceMs).then(() => true)]);
     if (timedOut) {
-      for (const taskId of this.running.keys()) this.opts.signals.cancelled(taskId);
+      const interrupted = [...this.running.keys()];
+      this.log.warn({ tasks: interrupted, graceMs }, 'grace period over: stopping the agents still running and releasing their leases');
+      for (const taskId of interrupted) this.opts.signals.cancelled(taskId);
       await all;
+      await this.releaseLeases(interrupted);
+    }
+  }
+
+  /** Lets another worker take these tasks over at once instead of after the lease expires. */
+  private async releaseLeases(taskIds: string[]): Promise<void> {
+    const now = this.now();
+    for (const taskId of taskIds) {
+      const released = await this.opts.store.tasks
+        .update(taskId, LEASED_STATUSES, { lease_expires_at: now - 1 }, this.workerId)
+        .catch((err: unknown) => this.log.warn({ err, taskId }, 'could not release the lease; it will expire'));
+      if (released) {
+        await this.opts.store.tasks
+          .appendEvent(taskId, { type: 'lease_released', message: `Worker ${this.workerId} shut down; another worker takes the task over`, data: { worker: this.workerId } })
+          .catch(() => undefined);
+      }
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
@@ -8,7 +8,9 @@ import { WorkspaceManager } from '../workspace/index.js';
 import { createHarness } from '../agent/harnesses.js';
 import { buildApp } from './app.js';
 import { Metrics } from '../metrics/metrics.js';
-import { metricsAccessFrom } from './metrics.js';
+import { metricsAccessFrom, metricsRoutes } from './metrics.js';
+import { healthRoutes } from './health.js';
+import { createWorkQueue, migrateWorkQueue } from '../queue/index.js';
 import { createCredentialResolver } from '../credentials/index.js';
 import { ensureAdminToken } from './admin-token.js';
 import { acquireServeLock, type ServeLock } from './serve-lock.js';
@@ -39,16 +41,25 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Everything `bgagent serve` runs in one process: database, worker and HTTP server. */
+/**
+ * What `bgagent serve` runs in one process, by role: `all` (the default, and the only role on SQLite) runs
+ * the HTTP API and the worker; `api` only the HTTP API (tasks are persisted and workers woken through the
+ * queue); `worker` the orchestrator and the Linear delivery worker, with only /healthz, /readyz and /metrics
+ * over HTTP.
+ */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { config, logger } = opts;
   let lock: ServeLock | undefined;
   if (!config.databaseUrl) lock = acquireServeLock(config.dataDir);
   try {
     const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    await migrateWorkQueue(config.databaseUrl, logger);
+    const runsApi = config.role !== 'worker';
+    const runsWorker = config.role !== 'api';
     const admin = await ensureAdminToken(store, config.dataDir);
     if (admin.created) logger.info({ path: admin.path }, 'created the admin API token');
     const signals = new TaskSignals();
+    const queue = createWorkQueue({ databaseUrl: config.databaseUrl, signals, logger });
     const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
     const credentials = createCredentialResolver(config, logger);
     const linearClients = new LinearClients({
@@ -86,6 +97,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const orchestrator = new Orchestrator({
       store,
       signals,
+      queue,
       logger,
       workspaces,
       harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox: sandbox.mode, claude }),
@@ -100,25 +112,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics,
       channel: taskChannel,
     });
-    const linearDeliveries = new LinearDeliveryWorker({ store, feedback: linearFeedback, logger, onTaskCreated: (t) => signals.wake(t.userId) });
-    const app = await buildApp({
+    const linearDeliveries = new LinearDeliveryWorker({ store, feedback: linearFeedback, logger, onTaskCreated: (t) => signals.wake(t.userId) /* forwarded to the queue */ });
+    const app = runsApi ? await buildApp({
       store,
       signals,
       logger,
       metrics,
       metricsAccess: metricsAccessFrom(config.metricsTokenRef, async (ref) => (await credentials.resolve(ref)).reveal()),
-      workersRunning: () => orchestrator.isRunning,
+      workersRunning: runsWorker ? () => orchestrator.isRunning : undefined,
       linearWebhook: {
         defaultSecretRef: config.linear.webhookSecretRef,
         resolveSecret: async (ref) => (await credentials.resolve(ref)).reveal(),
         onAccepted: () => linearDeliveries.wake(),
       },
       extraApiRoutes: (api) => linearAdminRoutes(api, { store, credentials, linearClients, config }),
-    });
-    await orchestrator.start();
-    linearDeliveries.start();
+    }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning });
+    if (runsWorker) {
+      await orchestrator.start();
+      linearDeliveries.start();
+    }
     const address = await app.listen({ host: config.host, port: config.port });
-    logger.info({ url: address, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
+    logger.info({ url: address, role: config.role, queue: queue.kind, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
     return {
       app,
       store,
@@ -126,11 +140,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics,
       url: address,
       adminTokenPath: admin.path,
-      async close(graceMs = 10_000) {
+      async close(graceMs = config.shutdownGraceMs) {
         await app.close();
         await linearDeliveries.stop();
         await orchestrator.stop(graceMs);
         await taskChannel.drain();
+        await queue.close().catch((err: unknown) => logger.warn({ err }, 'could not close the work queue'));
         await store.close();
         lock?.release();
       },
@@ -139,4 +154,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     lock?.release();
     throw err;
   }
+}
+
+/** The worker role's HTTP surface: liveness, readiness (database, migrations, orchestrator) and metrics. */
+async function buildWorkerApp(deps: {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  metricsAccess: ReturnType<typeof metricsAccessFrom>;
+  workersRunning: () => boolean;
+}): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.logger as unknown as FastifyBaseLogger });
+  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning });
+  await app.register(metricsRoutes, { metrics: deps.metrics, access: deps.metricsAccess });
+  return app;
 }
