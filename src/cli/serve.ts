@@ -1,9 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/config.js';
 import { createLogger } from '../log.js';
-import { startServer } from '../server/serve.js';
-import { openStore } from '../store/index.js';
-import { migrateWorkQueue } from '../queue/index.js';
 import { positiveInt } from './tasks.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +29,8 @@ export function registerServeCommand(program: Command): void {
       if (o.logLevel !== undefined) env.BGAGENT_LOG_LEVEL = o.logLevel;
       const config = loadConfig(env);
       const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+      // Loaded on use, so the client commands start fast.
+      const { startServer } = await import('../server/serve.js');
       const server = await startServer({ config, logger });
       process.stderr.write(
         `bgagent serving on ${server.url} (role ${config.role}, ${server.store.db.dialect}, data in ${config.dataDir})\n` +
@@ -62,6 +61,8 @@ export function registerMigrateCommand(program: Command): void {
     .action(async () => {
       const config = loadConfig(process.env);
       const logger = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+      const { openStore } = await import('../store/index.js');
+      const { migrateWorkQueue } = await import('../queue/index.js');
       const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
       try {
         await migrateWorkQueue(config.databaseUrl, logger);

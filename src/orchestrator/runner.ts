@@ -185,6 +185,10 @@ export class TaskRunner {
       await this.event(task.id, { type: 'commit_created', message: `Committed the agent's remaining changes (${commit.sha.slice(0, 12)})`, data: { sha: commit.sha } });
     }
     const changed = await this.deps.workspaces.hasChanges(ws);
+    if (!changed && !workspace) {
+      // Resumed after a crash: a workspace rebuilt on this worker holds none of the agent's unpushed work.
+      throw new TaskFailure('WORKER_LOST', "the worker finalizing this task stopped before the agent's work was pushed; re-submit the task");
+    }
     if (!changed) {
       await this.transition(task.id, ['FINALIZING'], 'COMPLETED', {
         patch: { outcome: 'no_changes', finished_at: this.now() },

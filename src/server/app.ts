@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { requireApiToken } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
@@ -28,6 +29,8 @@ export interface AppDeps {
   linearWebhook?: Omit<LinearWebhookDeps, 'store'>;
   /** Extra token-protected routes under /v1 (e.g. Linear administration). */
   extraApiRoutes?: (api: FastifyInstance) => Promise<void>;
+  /** Channel feedback for cancels the API performs itself. */
+  channel?: TaskChannel;
 }
 
 /**
@@ -54,7 +57,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       requireApiToken(api, deps.store);
       countTaskRejections(api, metrics);
-      await api.register(tasksRoutes, { store: deps.store, signals: deps.signals });
+      await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel });
       await api.register(reposRoutes, { store: deps.store });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);

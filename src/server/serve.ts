@@ -126,6 +126,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         onAccepted: () => linearDeliveries.wake(),
       },
       extraApiRoutes: (api) => linearAdminRoutes(api, { store, credentials, linearClients, config }),
+      channel: taskChannel,
     }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning });
     if (runsWorker) {
       await orchestrator.start();

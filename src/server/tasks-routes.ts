@@ -7,12 +7,15 @@ import { isTaskStatus, TASK_STATUSES, type TaskStatus } from '../tasks/states.js
 import type { Task } from '../tasks/task.js';
 import { cancelTask } from '../orchestrator/cancel.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { eventJson, taskJson } from './serialize.js';
 import { streamTaskEvents } from './events-stream.js';
 
 export interface TasksRoutesDeps {
   store: Store;
   signals: TaskSignals;
+  /** Told about a cancel of a task no runner holds (e.g. a queued Linear task). */
+  channel?: TaskChannel;
 }
 
 const listQuery = z.object({
@@ -46,7 +49,7 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 }
 
 export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): Promise<void> {
-  const { store, signals } = deps;
+  const { store, signals, channel } = deps;
 
   async function visibleTask(req: FastifyRequest<{ Params: { id: string } }>): Promise<Task> {
     const task = await store.tasks.get(req.params.id);
@@ -101,6 +104,6 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
 
   app.delete<{ Params: { id: string } }>('/tasks/:id', async (req) => {
     await visibleTask(req);
-    return { task: taskJson(await cancelTask(store, signals, req.params.id, req.user)) };
+    return { task: taskJson(await cancelTask(store, signals, req.params.id, req.user, channel)) };
   });
 }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresSkipReason } from '../support/databases.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
 /** Counts every row a rejected request could have written. */
 async function snapshot(server: TestServer) {
@@ -93,6 +93,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(a.body.task.id).toBe(b.body.task.id);
       const replay = a.status === 200 ? a : b;
       expect(replay.headers.get('idempotent-replay')).toBe('true');
+      // Let the task finish, so its own events do not change the counts below.
+      await waitFor(async () => (['COMPLETED', 'FAILED'].includes((await server.api('GET', `/v1/tasks/${a.body.task.id}`)).body.task.status) ? true : undefined));
       const other = await server.api('POST', '/v1/tokens', { body: { user: 'eve' } });
       await expectRejected(() => server.api('POST', '/v1/tasks', { token: other.body.token, body, headers }), 409, 'DUPLICATE_TASK');
       // A user never sees another user's task.
