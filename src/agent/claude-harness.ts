@@ -43,7 +43,7 @@ export interface ClaudeHarnessOptions {
  * Defaults for the agent's environment, each overridable by the run's env or the model env.
  * Without a retry cap Claude Code retries an unreachable API for minutes (10 attempts with backoff).
  * The model key is visible to the agent's commands: CLAUDE_CODE_SUBPROCESS_ENV_SCRUB=1 hides it but
- * makes Claude Code require bubblewrap of its own, so it is the operator's choice (docs/claude.md).
+ * makes Claude Code require bubblewrap of its own, so it is the operator's choice (README, "The agent's environment").
  */
 const AGENT_ENV_DEFAULTS: Record<string, string> = {
   CLAUDE_CODE_MAX_RETRIES: '2',
