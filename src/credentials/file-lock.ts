@@ -13,7 +13,8 @@ export class FileLockTimeoutError extends Error {
   override name = 'FileLockTimeoutError';
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
+import { processAlive } from '../credentials/file-lock.js';
 
 export interface ServeLock {
   release(): void;
@@ -8,15 +9,6 @@ export interface ServeLock {
 
 export class ServeLockError extends Error {
   override name = 'ServeLockError';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -44,7 +36,7 @@ export function acquireServeLock(dataDir: string): ServeLock {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         throw new ServeLockError(
           `another bgagent serve (pid ${owner}) is using ${dataDir}; stop it first, or use PostgreSQL (BGAGENT_DATABASE_URL) to run several`,
         );

@@ -1,16 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { git } from '../support/git-repos.js';
 
-/** Runs git synchronously as a person would (never against a server in this process: that would deadlock). */
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' },
-  }).trim();
-}
+// Synchronous git, as a person would run it: never against a server in this process (that would deadlock).
+export { git };
 
 /** A bare "remote" with a few commits on `main`, a clone to add more, and a data dir for the manager. */
 export interface RemoteFixture {
