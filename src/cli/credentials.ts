@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/config.js';
 import { createCredentialResolver } from '../credentials/index.js';
@@ -107,6 +109,8 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         ['LINEAR_WEBHOOK_SECRET', c.linear.webhookSecretRef],
         ['GITHUB_TOKEN', c.github.tokenRef],
         ['ANTHROPIC_API_KEY', c.anthropic.apiKeyRef],
+        ['GITHUB_APP_PRIVATE_KEY', c.github.appPrivateKeyRef],
+        ...(await linearWorkspaceReferences(c)),
       ];
       const rows: DoctorRow[] = [];
       const unset: string[] = [];
@@ -133,6 +137,24 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
       }
       if (failed) process.exitCode = 1;
     });
+}
+
+/** The references each registered Linear workspace names (its API key, its signing secret). */
+async function linearWorkspaceReferences(c: Config): Promise<[string, string | undefined][]> {
+  if (!c.databaseUrl && !existsSync(join(c.dataDir, 'bgagent.db'))) return [];
+  const { openStore } = await import('../store/index.js');
+  const store = await openStore({ dataDir: c.dataDir, databaseUrl: c.databaseUrl, migrate: false, poolSize: 1 });
+  try {
+    const workspaces = await store.linear.listWorkspaces();
+    return workspaces.flatMap((w): [string, string | undefined][] => [
+      [`Linear workspace ${w.name}: API key`, w.api_key_ref],
+      [`Linear workspace ${w.name}: signing secret`, w.signing_secret_ref ?? undefined],
+    ]);
+  } catch {
+    return []; // not migrated yet: no workspaces
+  } finally {
+    await store.close();
+  }
 }
 
 function formatStatus(s: CredentialStatus): string {

@@ -27,6 +27,11 @@ describe('bgagent linear: setup, onboard a project, link a user, list them', () 
     expect(setup.stdout + setup.stderr).not.toContain(apiKey);
     const workspaces = await server.api('GET', '/v1/linear/workspaces');
     expect(workspaces.body.workspaces).toEqual([expect.objectContaining({ id: organization.id, api_key_ref: 'vault:linear-api-key', viewer_id: viewer.id, status: 'active' })]);
+    // doctor checks the workspace's own references too, and never prints the key.
+    const doctor = await runCli(['doctor', '--json'], env);
+    const rows = JSON.parse(doctor.stdout).credentials as { variable: string; status: string }[];
+    expect(rows).toContainEqual(expect.objectContaining({ variable: `Linear workspace ${organization.name}: API key`, status: 'ok' }));
+    expect(doctor.stdout).not.toContain(apiKey);
 
     expect((await server.api('POST', '/v1/repos', { body: { name: 'demo', clone_url: createBareRemote().url, agent: 'command', agent_settings: { command: 'true' } } })).status).toBe(201);
     const project = emu.state.addProject({ name: 'Website' });
