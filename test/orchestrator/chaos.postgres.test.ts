@@ -138,6 +138,8 @@ describe.skipIf(postgresSkipReason)('chaos: workers killed at random on postgres
     const branches = branchesOf(remote.path).filter((b) => b !== 'main');
     const pushed = tasks.filter((t) => t.status === 'COMPLETED' && t.outcome === 'changes_pushed');
     expect(pushed.length).toBeGreaterThan(0);
+    // Every agent writes a file, so a task reported COMPLETED without a pushed branch would be lost work.
+    expect(tasks.filter((t) => t.status === 'COMPLETED' && t.outcome !== 'changes_pushed').map((t) => t.id)).toEqual([]);
     for (const t of pushed) expect(branches.filter((b) => b === t.branch_name), t.id).toHaveLength(1);
     const completedBranches = new Set(tasks.filter((t) => t.status === 'COMPLETED').map((t) => t.branch_name));
     for (const b of branches) expect(completedBranches.has(b), b).toBe(true);
