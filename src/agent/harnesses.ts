@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { ClaudeHarness } from './claude-harness.js';
 import { CommandHarness } from './command-harness.js';
@@ -20,6 +21,9 @@ export interface HarnessDeps {
   };
 }
 
+/** bgagent's own install (with the Claude Code binary in node_modules): readable in the sandbox even when it lives under /tmp. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
 export const HARNESS_NAMES = ['command', 'claude'] as const;
 
 /** The harness a repository's `agent` setting names. */
@@ -34,7 +38,7 @@ export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
         ...claude,
         logger: deps.logger,
         wrapLaunch: (launch) => {
-          const argv = wrapCommand([launch.command, ...launch.args], { workspacePath: launch.cwd, dataDir: deps.dataDir, mode: sandboxMode, home: launch.env.HOME });
+          const argv = wrapCommand([launch.command, ...launch.args], { workspacePath: launch.cwd, dataDir: deps.dataDir, mode: sandboxMode, home: launch.env.HOME, readOnlyPaths: [PACKAGE_ROOT] });
           return { ...launch, command: argv[0]!, args: argv.slice(1) };
         },
       });

@@ -109,7 +109,10 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         ['LINEAR_WEBHOOK_SECRET', c.linear.webhookSecretRef],
         ['GITHUB_TOKEN', c.github.tokenRef],
         ['ANTHROPIC_API_KEY', c.anthropic.apiKeyRef],
-        ['GITHUB_APP_PRIVATE_KEY', c.github.appPrivateKeyRef],
+        // The App key matters only to a GitHub App setup; a token setup never sets it.
+        ...(c.github.appId !== undefined || c.github.appPrivateKeyRef !== undefined
+          ? [['GITHUB_APP_PRIVATE_KEY', c.github.appPrivateKeyRef] as [string, string | undefined]]
+          : []),
         ...(await linearWorkspaceReferences(c)),
       ];
       const rows: DoctorRow[] = [];

@@ -127,4 +127,11 @@ describe('bgagent doctor', () => {
     expect(res.stdout).toContain('GITHUB_TOKEN: UNAVAILABLE  agentcore:github-pat: no AWS region configured\n  remedy: set AWS_REGION');
     expect(res.stdout).toContain('No credential errors.');
   });
+
+  it('checks the GitHub App key only in a GitHub App setup', async () => {
+    const appWithoutKey = JSON.parse((await run(['doctor', '--json'], { env: { GITHUB_APP_ID: '42' } })).stdout) as { not_set: string[] };
+    expect(appWithoutKey.not_set).toContain('GITHUB_APP_PRIVATE_KEY');
+    const app = JSON.parse((await run(['doctor', '--json'], { env: { GITHUB_APP_ID: '42', GITHUB_APP_PRIVATE_KEY: 'env:NO_APP_KEY' } })).stdout) as { credentials: { variable: string; status: string }[] };
+    expect(app.credentials.find((c) => c.variable === 'GITHUB_APP_PRIVATE_KEY')?.status).toBe('error');
+  });
 });

@@ -37,6 +37,8 @@ describe.skipIf(chromiumSkipReason)('the web page in Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     });
     page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+    // Below the test's own timeout, so a failure names the step that waited.
+    page.setDefaultTimeout(15_000);
     mkdirSync(ARTIFACTS, { recursive: true });
   });
 
@@ -118,8 +120,9 @@ describe.skipIf(chromiumSkipReason)('the web page in Chromium', () => {
     expect(await page.getByRole('link', { name: 'Linear issue ENG-7' }).getAttribute('href')).toBe('https://linear.app/acme/issue/ENG-7');
     await server.api('DELETE', `/v1/tasks/${id}`);
 
+    // The page may reload the cancelled task as the cookie goes and land on /signin?next=…, which is as good.
     await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${server.url}/signin`);
+    await page.waitForURL((url) => url.pathname === '/signin', { timeout: 10_000 });
     await page.goto(`${server.url}/`);
     expect(new URL(page.url()).pathname).toBe('/signin');
   });
