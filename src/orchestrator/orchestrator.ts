@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { Task } from '../tasks/task.js';
+import type { AgentEvent } from '../agent/harness.js';
 import { isTerminal } from '../tasks/states.js';
 import { admitUserTasks } from './admission.js';
 import { recoverTasks } from './recovery.js';
@@ -19,6 +20,8 @@ export interface TaskChannel {
   /** A worker took the task and starts on it (before the workspace is prepared). */
   started?(task: Task): void;
   prCreated?(task: Task, pr: { url: string; number: number }): void;
+  /** What the agent does as it happens: messages, tool use and results, progress notes. */
+  agentEvent?(task: Task, event: AgentEvent): void;
   /** The task reached a terminal state: completed, failed, timed out or cancelled, by the runner, recovery or a cancel. */
   finished?(task: Task): void;
 }

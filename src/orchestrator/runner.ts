@@ -124,7 +124,10 @@ export class TaskRunner {
         env: agentEnvironment(home, task.id),
         settings: repo.agentSettings,
         signal: stop.signal,
-        onEvent: (ev) => events.write({ type: ev.type, message: ev.message, data: ev.data }),
+        onEvent: (ev) => {
+          events.write({ type: ev.type, message: ev.message, data: ev.data });
+          this.deps.channel?.agentEvent?.(task, ev);
+        },
       });
     } finally {
       await events.flush();
