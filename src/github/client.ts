@@ -71,19 +71,46 @@ export function createGitHubClient(opts: GitHubClientOptions): Octokit {
       return request(options);
     };
     const what = `${options.method} ${options.url}`;
+    const sendWithRetries = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await send();
+        } catch (err) {
+          if (!isRetryable(options.method, err) || attempt > RETRY_DELAYS_MS.length) throw err;
+          logger.warn({ request: what, status: statusOf(err) ?? 0, attempt }, 'GitHub request failed; retrying');
+          await new Promise((r) => setTimeout(r, RETRY_DELAYS_MS[attempt - 1]));
+        }
+      }
+    };
     try {
       try {
-        return await send();
+        return await sendWithRetries();
       } catch (err) {
         if (statusOf(err) !== 401) throw err;
         opts.auth.invalidate(opts.owner, opts.repo);
-        return await send();
+        return await sendWithRetries();
       }
     } catch (err) {
       throw toGitHubApiError(err, what, timeoutMs);
     }
   });
   return octokit;
+}
+
+const RETRY_DELAYS_MS = [250, 1000];
+
+/**
+ * A GitHub outage (502/503/504, a dropped connection) retried where repeating the request is harmless:
+ * reads, and PATCH/PUT that set a state. A POST (a new pull request) is never sent twice; a timeout is
+ * not retried, since it already waited the whole budget.
+ */
+function isRetryable(method: string, err: unknown): boolean {
+  if (!['GET', 'HEAD', 'PATCH', 'PUT'].includes(method.toUpperCase())) return false;
+  // Octokit reports a failed connection as status 500 without a response.
+  const e = err as { name?: string; response?: unknown; cause?: { name?: string } } | null;
+  if (e?.response === undefined) return e?.name !== 'TimeoutError' && e?.cause?.name !== 'TimeoutError';
+  const status = statusOf(err);
+  return status === 502 || status === 503 || status === 504;
 }
 
 function statusOf(err: unknown): number | undefined {

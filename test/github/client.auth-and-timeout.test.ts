@@ -54,6 +54,30 @@ describe('createGitHubClient', () => {
     expect(`${JSON.stringify(err)} ${(err as Error).stack}`).not.toContain(STALE);
   });
 
+  it('retries a read through a short GitHub outage, and gives up with the status after two retries', async () => {
+    const auth = personalAccessTokenAuth({ getToken: async () => GOOD });
+    const octokit = createGitHubClient({ apiUrl: gh.url, auth, owner: 'acme', repo: 'app' });
+    gh.failNext(2, 502);
+    const before = gh.calls.length;
+    expect((await octokit.rest.repos.get({ owner: 'acme', repo: 'app' })).data.full_name).toBe('acme/app');
+    expect(gh.calls.slice(before).map((c) => c.status)).toEqual([502, 502, 200]);
+
+    gh.failNext(3, 503);
+    const err = await octokit.rest.repos.get({ owner: 'acme', repo: 'app' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503 });
+    gh.failNext(0, 503);
+  });
+
+  it('never sends a POST twice: a pull request that may have been created is not created again', async () => {
+    const auth = personalAccessTokenAuth({ getToken: async () => GOOD });
+    const octokit = createGitHubClient({ apiUrl: gh.url, auth, owner: 'acme', repo: 'app' });
+    gh.failNext(1, 502);
+    const before = gh.calls.length;
+    const err = await octokit.rest.pulls.create({ owner: 'acme', repo: 'app', title: 't', head: 'b', base: 'main' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 502 });
+    expect(gh.calls.slice(before).map((c) => `${c.method} ${c.status}`)).toEqual(['POST 502']);
+  });
+
   it('ends a request GitHub does not answer with a timeout error (status 0)', async () => {
     const auth = personalAccessTokenAuth({ getToken: async () => GOOD });
     const octokit = createGitHubClient({ apiUrl: silentUrl, auth, owner: 'acme', repo: 'app', timeoutMs: 100 });

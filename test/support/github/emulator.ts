@@ -110,6 +110,8 @@ export interface GitHubEmulator {
   branchSha(owner: string, repo: string, branch: string): Promise<string | undefined>;
   /** Grant (or change) a token's access at run time. */
   grant(token: string, grant: EmulatedTokenGrant): void;
+  /** Answer the next `count` REST API calls with `status` (e.g. 502), as a GitHub outage would. */
+  failNext(count: number, status: number): void;
   close(): Promise<void>;
 }
 
@@ -470,6 +472,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     }
   }
 
+  const faults = { count: 0, status: 502 };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
@@ -488,6 +491,11 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify(body));
     };
+    if (faults.count > 0) {
+      faults.count--;
+      send(faults.status, { message: 'Server Error (emulated outage)' });
+      return;
+    }
     (async () => {
       let actor: Actor = { kind: 'none' };
       try {
@@ -545,6 +553,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     createRepo,
     branchSha,
     grant,
+    failNext: (count, status) => Object.assign(faults, { count, status }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
