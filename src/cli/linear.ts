@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ApiClient, clientOptionsFromEnv } from './client.js';
+import { registerLinearAppCommands } from './linear-app.js';
+import { registerLinearSessionCommands } from './linear-sessions.js';
 import { printJson, printTable } from './output.js';
 
 const api = () => new ApiClient(clientOptionsFromEnv());
@@ -11,6 +13,8 @@ function readStdin(): string {
 
 export function registerLinearCommands(program: Command): void {
   const linear = program.command('linear').description('Connect Linear: labelled issues become tasks, and every rejection is reported on the issue');
+  registerLinearAppCommands(linear);
+  registerLinearSessionCommands(linear);
 
   linear
     .command('setup')

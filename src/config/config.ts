@@ -32,6 +32,10 @@ const envSchema = z.object({
   LINEAR_API_KEY: z.string().min(1).default('vault:linear-api-key'),
   LINEAR_API_KEY_PROVIDER_NAME: z.string().min(1).default('linear-api-key'),
   LINEAR_WEBHOOK_SECRET: z.string().min(1).optional(),
+  LINEAR_OAUTH_CLIENT_ID: z.string().min(1).optional(),
+  LINEAR_OAUTH_CLIENT_SECRET: z.string().min(1).optional(),
+  LINEAR_OAUTH_AUTHORIZE_URL: z.string().url().default('https://linear.app/oauth/authorize'),
+  LINEAR_OAUTH_TOKEN_URL: z.string().url().default('https://api.linear.app/oauth/token'),
   GITHUB_API_URL: z.string().url().default('https://api.github.com'),
   GITHUB_TOKEN: z.string().min(1).optional(),
   GITHUB_APP_ID: z.string().regex(/^\d+$/, 'must be the numeric app id').optional(),
@@ -67,9 +71,17 @@ export interface Config {
   sandbox: 'bwrap' | 'none' | undefined;
   /** /metrics access: undefined = public, 'off' = not served, else a credential reference for the scrape token. */
   metricsTokenRef: string | undefined;
-  linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined };
+  linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined; oauth: LinearOAuthConfig };
   github: { apiUrl: string; tokenRef: string | undefined; appId: string | undefined; appPrivateKeyRef: string | undefined };
   anthropic: { apiKeyRef: string | undefined; baseUrl: string | undefined };
+}
+
+/** The Linear OAuth app bgagent installs as (`bgagent linear install`); the secret is a credential reference. */
+export interface LinearOAuthConfig {
+  clientId: string | undefined;
+  clientSecretRef: string | undefined;
+  authorizeUrl: string;
+  tokenUrl: string;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiKeyRef: /^agentcore(-oauth)?:?$/.test(e.LINEAR_API_KEY) ? `${e.LINEAR_API_KEY.replace(/:$/, '')}:${e.LINEAR_API_KEY_PROVIDER_NAME}` : e.LINEAR_API_KEY,
       apiKeyProviderName: e.LINEAR_API_KEY_PROVIDER_NAME,
       webhookSecretRef: e.LINEAR_WEBHOOK_SECRET,
+      oauth: {
+        clientId: e.LINEAR_OAUTH_CLIENT_ID,
+        clientSecretRef: e.LINEAR_OAUTH_CLIENT_SECRET,
+        authorizeUrl: e.LINEAR_OAUTH_AUTHORIZE_URL,
+        tokenUrl: e.LINEAR_OAUTH_TOKEN_URL,
+      },
     },
     github: { apiUrl: e.GITHUB_API_URL, tokenRef: e.GITHUB_TOKEN, appId: e.GITHUB_APP_ID, appPrivateKeyRef: e.GITHUB_APP_PRIVATE_KEY },
     anthropic: { apiKeyRef: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },

@@ -154,6 +154,8 @@ export class LinearClient {
     try {
       token = await this.opts.getToken();
     } catch (err) {
+      // The token source already says why (e.g. the workspace was revoked): keep its code and message.
+      if (err instanceof LinearApiError) throw err;
       throw new LinearApiError(`Linear token unavailable: ${(err as Error)?.message ?? String(err)}`, { code: 'TOKEN_UNAVAILABLE', operationName: op, cause: err });
     }
     if (this.opts.tokenType === 'oauth' && !/^Bearer\s/i.test(token)) return `Bearer ${token}`;

@@ -59,3 +59,18 @@ export class LinearCircuitOpenError extends LinearApiError {
     this.name = 'LinearCircuitOpenError';
   }
 }
+
+/**
+ * The workspace cannot be called at all: its OAuth app was revoked, its refresh token was refused (reinstall),
+ * or it has no usable tokens. Raised before any request is sent.
+ */
+export class LinearWorkspaceUnavailableError extends LinearApiError {
+  constructor(
+    readonly workspaceId: string,
+    code: 'WORKSPACE_REVOKED' | 'REINSTALL_REQUIRED' | 'TOKEN_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message, { code });
+    this.name = 'LinearWorkspaceUnavailableError';
+  }
+}

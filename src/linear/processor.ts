@@ -5,6 +5,9 @@ import { ApiError, toError } from '../tasks/errors.js';
 import { createTask } from '../tasks/create-task.js';
 import type { Task } from '../tasks/task.js';
 import { linearMessages } from './messages.js';
+import { processOAuthAppEvent } from './oauth/revocation.js';
+import type { SessionOutcome } from './sessions/session-events.js';
+import type { OAuthTokenVault } from './oauth/token-vault.js';
 import { DEFAULT_TRIGGER_LABEL, decideIssueTrigger, type IssueData } from './trigger.js';
 import { webhookEnvelopeSchema, type WebhookEnvelope } from './webhook.js';
 
@@ -20,17 +23,25 @@ export interface ProcessorDeps {
   feedback: IssueFeedback;
   logger: Logger;
   onTaskCreated(task: Task): void;
+  /** Where OAuth workspaces' tokens are kept (deleted when the app is revoked). */
+  oauthVault?: OAuthTokenVault;
+  /** Handles `AgentSessionEvent` deliveries (delegation, @mentions, replies and stop). */
+  agentSessions?: (payload: unknown, deliveryId: string) => Promise<SessionOutcome>;
 }
 
 export type DeliveryOutcome =
   | { outcome: 'ignored'; reason: string }
   | { outcome: 'help' }
   | { outcome: 'rejected'; reason: string }
-  | { outcome: 'created' | 'replayed'; taskId: string };
+  | { outcome: 'created' | 'replayed'; taskId: string }
+  | { outcome: 'revoked'; workspaceId: string }
+  | SessionOutcome;
 
 /** Turns one stored delivery into at most one task, or a reason the person sees on the issue. */
 export async function processDelivery(deps: ProcessorDeps, delivery: LinearDelivery): Promise<DeliveryOutcome> {
   const envelope = webhookEnvelopeSchema.parse(JSON.parse(delivery.payload));
+  if (envelope.type === 'OAuthApp') return processOAuthAppEvent(deps, envelope);
+  if (envelope.type === 'AgentSessionEvent' && deps.agentSessions) return deps.agentSessions(JSON.parse(delivery.payload), delivery.id);
   if (envelope.type !== 'Issue') {
     deps.logger.info({ type: envelope.type, action: envelope.action, deliveryId: delivery.id }, 'Linear event acknowledged; nothing to do for this type');
     return { outcome: 'ignored', reason: `${envelope.type} events are not handled` };

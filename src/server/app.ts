@@ -27,6 +27,8 @@ export interface AppDeps {
   workersRunning?: () => boolean;
   /** The signed Linear webhook (public, verified by signature). */
   linearWebhook?: Omit<LinearWebhookDeps, 'store'>;
+  /** Extra public routes under /v1 that authenticate by their own means (e.g. the Linear OAuth callback's state). */
+  extraPublicRoutes?: (app: FastifyInstance) => Promise<void>;
   /** Extra token-protected routes under /v1 (e.g. Linear administration). */
   extraApiRoutes?: (api: FastifyInstance) => Promise<void>;
   /** Channel feedback for cancels the API performs itself. */
@@ -53,6 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const linear = deps.linearWebhook;
     await app.register(linearWebhookRoutes, { prefix: '/v1', store: deps.store, ...linear, onAck: (s: number) => { metrics.recordWebhookAck('linear', s); linear.onAck?.(s); } });
   }
+  if (deps.extraPublicRoutes) await app.register(deps.extraPublicRoutes, { prefix: '/v1' });
   await app.register(
     async (api) => {
       requireApiToken(api, deps.store);

@@ -34,7 +34,7 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   return r.data;
 }
 
-const workspaceJson = (w: LinearWorkspace) => ({ id: w.id, url_key: w.url_key, name: w.name, api_key_ref: w.api_key_ref, signing_secret_ref: w.signing_secret_ref, viewer_id: w.viewer_id, status: w.status });
+const workspaceJson = (w: LinearWorkspace) => ({ id: w.id, url_key: w.url_key, name: w.name, api_key_ref: w.api_key_ref, signing_secret_ref: w.signing_secret_ref, viewer_id: w.viewer_id, status: w.status, auth_kind: w.auth_kind, app_user_id: w.app_user_id, status_reason: w.status_reason });
 const projectJson = (p: LinearProject) => ({ project_id: p.project_id, workspace_id: p.workspace_id, name: p.name, repo: p.repo, label: p.trigger_label, status: p.status });
 
 /** Linear administration under /v1/linear (admin token): workspace setup, project mappings, user links. */

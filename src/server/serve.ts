@@ -18,7 +18,15 @@ import { LinearClients } from '../linear/clients.js';
 import { LinearIssueFeedback } from '../linear/feedback.js';
 import { LinearDeliveryWorker } from '../linear/delivery-worker.js';
 import { LinearTaskChannel } from '../linear/task-channel.js';
+import { handleAgentSessionEvent, type AgentSessionEventDeps } from '../linear/sessions/session-events.js';
+import { sendTaskInput } from '../tasks/task-input.js';
+import type { Task } from '../tasks/task.js';
 import { linearAdminRoutes } from './linear-admin-routes.js';
+import { linearSessionRoutes } from './linear-session-routes.js';
+import { linearOAuthAdminRoutes, linearOAuthCallbackRoutes, type LinearOAuthRouteDeps } from './linear-oauth-routes.js';
+import { LocalVault } from '../credentials/index.js';
+import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
+import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
 import { buildModelEnv } from '../agent/model-env.js';
 import { resolveSandboxMode } from '../agent/sandbox.js';
@@ -36,6 +44,8 @@ export interface RunningServer {
   store: Store;
   orchestrator: Orchestrator;
   metrics: Metrics;
+  /** The Linear clients every part of this process uses (one per API key, one per OAuth workspace). */
+  linearClients: LinearClients;
   url: string;
   adminTokenPath: string;
   close(graceMs?: number): Promise<void>;
@@ -62,11 +72,18 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const queue = createWorkQueue({ databaseUrl: config.databaseUrl, signals, logger });
     const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
     const credentials = createCredentialResolver(config, logger);
+    const oauthVault = new OAuthTokenVault(new LocalVault({ dataDir: config.dataDir, key: config.vaultKey }));
+    const { clientId: oauthClientId, clientSecretRef: oauthSecretRef, tokenUrl } = config.linear.oauth;
+    const oauthEndpoint =
+      oauthClientId && oauthSecretRef
+        ? new OAuthTokenEndpoint({ tokenUrl, client: { clientId: oauthClientId, clientSecret: async () => (await credentials.resolve(oauthSecretRef)).reveal() } })
+        : undefined;
     const linearClients = new LinearClients({
       apiUrl: config.linear.apiUrl,
       defaultApiKeyRef: config.linear.apiKeyRef,
       credentials,
       linear: store.linear,
+      oauth: { store: store.linearOAuth, vault: oauthVault, endpoint: oauthEndpoint },
       logger,
       onCall: (op, outcome) => metrics.recordLinearCall(op, outcome),
       onCircuitChange: (open) => metrics.setLinearCircuitState(open),
@@ -112,7 +129,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics,
       channel: taskChannel,
     });
-    const linearDeliveries = new LinearDeliveryWorker({ store, feedback: linearFeedback, logger, onTaskCreated: (t) => signals.wake(t.userId) /* forwarded to the queue */ });
+    const onTaskCreated = (t: Task) => signals.wake(t.userId); /* forwarded to the queue */
+    const agentSessionDeps: AgentSessionEventDeps = {
+      store,
+      clients: linearClients,
+      signals,
+      logger,
+      onTaskCreated,
+      channel: taskChannel,
+      publicUrl,
+      sendTaskInput: (taskId, input) => sendTaskInput({ store, signals, onTaskCreated }, taskId, input),
+    };
+    const linearDeliveries = new LinearDeliveryWorker({
+      store,
+      feedback: linearFeedback,
+      logger,
+      oauthVault,
+      onTaskCreated,
+      agentSessions: (payload, deliveryId) => handleAgentSessionEvent(agentSessionDeps, payload, deliveryId),
+    });
+    const oauthRoutes: LinearOAuthRouteDeps = { store, config, linearClients, vault: oauthVault, endpoint: oauthEndpoint, logger };
     const app = runsApi ? await buildApp({
       store,
       signals,
@@ -125,7 +161,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         resolveSecret: async (ref) => (await credentials.resolve(ref)).reveal(),
         onAccepted: () => linearDeliveries.wake(),
       },
-      extraApiRoutes: (api) => linearAdminRoutes(api, { store, credentials, linearClients, config }),
+      extraApiRoutes: async (api) => {
+        await linearAdminRoutes(api, { store, credentials, linearClients, config });
+        await linearOAuthAdminRoutes(api, oauthRoutes);
+        await linearSessionRoutes(api, { store });
+      },
+      extraPublicRoutes: (app) => linearOAuthCallbackRoutes(app, oauthRoutes),
       channel: taskChannel,
     }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning });
     if (runsWorker) {
@@ -139,6 +180,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       store,
       orchestrator,
       metrics,
+      linearClients,
       url: address,
       adminTokenPath: admin.path,
       async close(graceMs = config.shutdownGraceMs) {

@@ -3,20 +3,30 @@ import { RepoStore } from './repos.js';
 import { TaskStore } from './tasks.js';
 import { UserStore } from './users.js';
 import { LinearStore } from './linear.js';
+import { TaskInputStore } from './task-inputs.js';
+import { LinearOAuthStore } from './linear-oauth.js';
+import { LinearSessionStore } from './linear-sessions.js';
 
 export type { Db, Dialect } from './connection.js';
 export { TaskStore } from './tasks.js';
 export { RepoStore } from './repos.js';
 export { UserStore, hashToken } from './users.js';
 export { LinearStore } from './linear.js';
+export { TaskInputStore, type TaskInput, type AgentConversation } from './task-inputs.js';
+export { LinearOAuthStore } from './linear-oauth.js';
+export { LinearSessionStore } from './linear-sessions.js';
 
 /** The database and one store per table group. */
 export interface Store {
   db: Db;
   tasks: TaskStore;
+  /** Follow-ups, answers and saved agent conversations. */
+  inputs: TaskInputStore;
   repos: RepoStore;
   users: UserStore;
   linear: LinearStore;
+  linearOAuth: LinearOAuthStore;
+  linearSessions: LinearSessionStore;
   close(): Promise<void>;
 }
 
@@ -27,9 +37,12 @@ export async function openStore(opts: OpenDbOptions & { now?: () => number; migr
   return {
     db,
     tasks: new TaskStore(db, now),
+    inputs: new TaskInputStore(db, now),
     repos: new RepoStore(db, now),
     users: new UserStore(db, now),
     linear: new LinearStore(db, now),
+    linearOAuth: new LinearOAuthStore(db, now),
+    linearSessions: new LinearSessionStore(db, now),
     close: () => db.close(),
   };
 }

@@ -26,7 +26,8 @@ export class LinearStore {
 
   async upsertWorkspace(w: { id: string; urlKey: string; name: string; apiKeyRef: string; signingSecretRef: string | null; viewerId: string | null }): Promise<LinearWorkspace> {
     const now = this.now();
-    const values = { url_key: w.urlKey, name: w.name, api_key_ref: w.apiKeyRef, signing_secret_ref: w.signingSecretRef, viewer_id: w.viewerId, status: 'active', updated_at: now };
+    // An API-key setup replaces an OAuth install of the same workspace (and clears its app state).
+    const values = { url_key: w.urlKey, name: w.name, api_key_ref: w.apiKeyRef, signing_secret_ref: w.signingSecretRef, viewer_id: w.viewerId, status: 'active', updated_at: now, auth_kind: 'api_key', app_user_id: null, oauth_scopes: null, token_expires_at: null, status_reason: null };
     await this.k
       .insertInto('linear_workspaces')
       .values({ id: w.id, created_at: now, ...values })

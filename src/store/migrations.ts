@@ -152,6 +152,85 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_linear_oauth': {
+      async up(db: Kysely<unknown>) {
+        // auth_kind 'oauth': api_key_ref names the vault entry with the workspace's OAuth tokens.
+        await db.schema.alterTable('linear_workspaces').addColumn('auth_kind', 'text', (c) => c.notNull().defaultTo('api_key')).execute();
+        await db.schema.alterTable('linear_workspaces').addColumn('app_user_id', 'text').execute();
+        await db.schema.alterTable('linear_workspaces').addColumn('oauth_scopes', 'text').execute();
+        await db.schema.alterTable('linear_workspaces').addColumn('token_expires_at', int64).execute();
+        await db.schema.alterTable('linear_workspaces').addColumn('status_reason', 'text').execute();
+        await db.schema
+          .createTable('linear_oauth_installs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('state_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('code_verifier', 'text', (c) => c.notNull())
+          .addColumn('redirect_uri', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('workspace_id', 'text')
+          .addColumn('error', 'text')
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('expires_at', int64, (c) => c.notNull())
+          .addColumn('finished_at', int64)
+          .execute();
+      },
+    },
+    '0004_task_inputs': {
+      async up(db: Kysely<unknown>) {
+        // A continuation's parent; the open question of a task waiting for an answer; time spent waiting (not counted in the time limit).
+        await db.schema.alterTable('tasks').addColumn('parent_task_id', 'text').execute();
+        await db.schema.alterTable('tasks').addColumn('question', 'text').execute();
+        await db.schema.alterTable('tasks').addColumn('question_asked_at', int64).execute();
+        await db.schema.alterTable('tasks').addColumn('input_wait_ms', int64, (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.createIndex('tasks_parent').on('tasks').columns(['parent_task_id', 'created_at']).execute();
+        await db.schema
+          .createTable('task_inputs')
+          .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
+          .addColumn('task_id', 'text', (c) => c.notNull().references('tasks.id'))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('text', 'text', (c) => c.notNull())
+          .addColumn('author', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('delivered_at', int64)
+          .execute();
+        await db.schema.createIndex('task_inputs_task').on('task_inputs').columns(['task_id', 'delivered_at', 'id']).execute();
+        await db.schema
+          .createTable('agent_conversations')
+          .addColumn('task_id', 'text', (c) => c.primaryKey().references('tasks.id'))
+          .addColumn('harness', 'text', (c) => c.notNull())
+          .addColumn('session_id', 'text', (c) => c.notNull())
+          .addColumn('transcript', 'text', (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0005_linear_agent_sessions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('linear_agent_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('workspace_id', 'text', (c) => c.notNull())
+          .addColumn('issue_id', 'text')
+          .addColumn('issue_identifier', 'text')
+          .addColumn('creator_id', 'text')
+          .addColumn('task_id', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('context', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('linear_agent_sessions_task').on('linear_agent_sessions').column('task_id').execute();
+        await db.schema
+          .createTable('linear_team_repos')
+          .addColumn('team_id', 'text', (c) => c.primaryKey())
+          .addColumn('repo', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

@@ -62,6 +62,35 @@ export interface TasksTable {
   heartbeat_at: number | null;
   finished_at: number | null;
   updated_at: number;
+  /** The task this one continues (a follow-up after it ended). */
+  parent_task_id: string | null;
+  /** The agent's open question while AWAITING_INPUT (kept afterwards as the last question asked). */
+  question: string | null;
+  question_asked_at: number | null;
+  /** Time spent waiting for answers; the time limit counts only the rest. */
+  input_wait_ms: Generated<number>;
+}
+
+/** A follow-up or an answer for a task; pending until the agent (or a resumed run) has taken it. */
+export interface TaskInputsTable {
+  id: Generated<number>;
+  task_id: string;
+  /** 'follow_up' (sent while the task ran) or 'answer' (to the agent's question). */
+  kind: string;
+  text: string;
+  author: string;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+/** The agent's saved conversation, so any worker can resume it (after a question, or in a continuation). */
+export interface AgentConversationsTable {
+  task_id: string;
+  harness: string;
+  session_id: string;
+  /** Claude Code's session transcript (JSON lines). */
+  transcript: string;
+  updated_at: number;
 }
 
 export interface TaskEventsTable {
@@ -80,9 +109,35 @@ export interface LinearWorkspacesTable {
   api_key_ref: string;
   signing_secret_ref: string | null;
   viewer_id: string | null;
+  /** 'active', 'revoked' (the OAuth app was uninstalled) or 'reinstall_required' (the refresh token was refused). */
   status: string;
   created_at: number;
   updated_at: number;
+  /** 'api_key' (a personal API key) or 'oauth' (installed as an OAuth app; tokens in the vault entry api_key_ref names). */
+  auth_kind: Generated<string>;
+  /** OAuth workspaces: the app's own user (the viewer of an actor=app token). */
+  app_user_id: string | null;
+  oauth_scopes: string | null;
+  /** OAuth workspaces: when the stored access token expires (epoch ms). */
+  token_expires_at: number | null;
+  /** Why the workspace is not active, for admins. */
+  status_reason: string | null;
+}
+
+/** One `bgagent linear install` attempt: the PKCE verifier waits here for the callback (one use, short-lived). */
+export interface LinearOAuthInstallsTable {
+  id: string;
+  /** sha256 of the state sent to Linear; the state itself is never stored. */
+  state_hash: string;
+  code_verifier: string;
+  redirect_uri: string;
+  /** 'pending', 'exchanging', 'completed' or 'failed'. */
+  status: string;
+  workspace_id: string | null;
+  error: string | null;
+  created_at: number;
+  expires_at: number;
+  finished_at: number | null;
 }
 
 export interface LinearProjectsTable {
@@ -127,15 +182,46 @@ export interface LinearIssueNotesTable {
   created_at: number;
 }
 
+/** A Linear agent session (delegation or @mention) and the task it runs. */
+export interface LinearAgentSessionsTable {
+  id: string;
+  workspace_id: string;
+  issue_id: string | null;
+  issue_identifier: string | null;
+  /** The Linear user who started the session. */
+  creator_id: string | null;
+  /** The session's current task (a continuation replaces it); null until a repository is known. */
+  task_id: string | null;
+  /** 'awaiting_repo', 'active' (a task exists) or 'refused'. */
+  status: string;
+  /** JSON: what creating the task needs once the repository is known (task text, channel metadata, user). */
+  context: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A Linear team's default repository, for sessions on issues whose project is not mapped. */
+export interface LinearTeamReposTable {
+  team_id: string;
+  repo: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
   repos: ReposTable;
   tasks: TasksTable;
   task_events: TaskEventsTable;
+  task_inputs: TaskInputsTable;
+  agent_conversations: AgentConversationsTable;
   linear_workspaces: LinearWorkspacesTable;
   linear_projects: LinearProjectsTable;
   linear_user_links: LinearUserLinksTable;
   linear_deliveries: LinearDeliveriesTable;
   linear_issue_notes: LinearIssueNotesTable;
+  linear_agent_sessions: LinearAgentSessionsTable;
+  linear_team_repos: LinearTeamReposTable;
+  linear_oauth_installs: LinearOAuthInstallsTable;
 }

@@ -4,6 +4,7 @@ import { execute, getOperationAST, parse, validate, type DocumentNode, type Grap
 import { createRootValue, fieldResolver, typeResolver, type EmulatorContext } from './resolvers.js';
 import { linearSchema } from './schema.js';
 import { LinearEmulatorState, type SeededWorkspace } from './state.js';
+import { EmulatedOAuth } from './oauth.js';
 
 /**
  * A Linear GraphQL API emulator for tests: every request is parsed and validated against Linear's real
@@ -13,6 +14,7 @@ import { LinearEmulatorState, type SeededWorkspace } from './state.js';
 
 export { DEFAULT_API_KEY, LinearEmulatorState } from './state.js';
 export type * from './state.js';
+export type { EmOAuthApp, EmulatedOAuthCall } from './oauth.js';
 
 export type EmulatedFailure =
   /** An HTTP error status (default 503) with a plain-text body. */
@@ -60,6 +62,11 @@ export interface LinearEmulatorOptions {
 export interface LinearEmulator {
   /** The GraphQL endpoint (`LINEAR_API_URL`). */
   url: string;
+  /** `LINEAR_OAUTH_AUTHORIZE_URL` and `LINEAR_OAUTH_TOKEN_URL`. */
+  authorizeUrl: string;
+  tokenUrl: string;
+  /** OAuth apps, codes and tokens; its `calls` record every authorize and token request. */
+  oauth: EmulatedOAuth;
   state: LinearEmulatorState;
   /** The seeded workspace (undefined when `seed: false`). */
   seeded: SeededWorkspace | undefined;
@@ -121,6 +128,7 @@ export async function startLinearEmulator(opts: LinearEmulatorOptions = {}): Pro
   const state = new LinearEmulatorState();
   const seeded = opts.seed === false ? undefined : state.seedDefaultWorkspace();
   const rootValue = createRootValue(state);
+  const oauth = new EmulatedOAuth(state);
   const calls: EmulatedCall[] = [];
   const failures: QueuedFailure[] = [];
   const hanging = new Set<ServerResponse>();
@@ -154,6 +162,7 @@ export async function startLinearEmulator(opts: LinearEmulatorOptions = {}): Pro
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const at = Date.now();
     const raw = await readBody(req);
+    if (await oauth.handle(req, res, raw)) return;
     let body: { query?: unknown; variables?: unknown; operationName?: unknown } = {};
     let bodyError: string | undefined;
     try {
@@ -209,6 +218,7 @@ export async function startLinearEmulator(opts: LinearEmulatorOptions = {}): Pro
 
     const headers = rateHeaders(requestsLimit - requestsInWindow, resetAt);
     if (req.method !== 'POST') return send(res, call, 405, { errors: [{ message: 'Only POST is supported', extensions: { code: 'BAD_REQUEST' } }] }, headers);
+    oauth.dropExpired();
     const viewer = state.authenticate(req.headers.authorization);
     if (!viewer) return send(res, call, 401, AUTHENTICATION_ERROR_BODY, headers);
     call.viewerId = viewer.id;
@@ -245,6 +255,9 @@ export async function startLinearEmulator(opts: LinearEmulatorOptions = {}): Pro
 
   return {
     url: `http://127.0.0.1:${port}/graphql`,
+    authorizeUrl: `http://127.0.0.1:${port}/oauth/authorize`,
+    tokenUrl: `http://127.0.0.1:${port}/oauth/token`,
+    oauth,
     state,
     seeded,
     calls,
