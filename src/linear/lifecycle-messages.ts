@@ -46,11 +46,11 @@ function headline(task: Task): string {
   }
 }
 
-function remedy(code: string | null): string {
+export function remedy(code: string | null): string {
   return (code && (FAILURE_REMEDIES[code] ?? MORE_REMEDIES[code])) ?? FAILURE_REMEDIES.INTERNAL_ERROR!;
 }
 
-function duration(ms: number): string {
+export function duration(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);

@@ -173,6 +173,6 @@ export class LinearLifecycle {
 }
 
 /** Errors for calls that never reached Linear. */
-function unsent(err: unknown): boolean {
+export function unsent(err: unknown): boolean {
   return err instanceof LinearCircuitOpenError || (err instanceof LinearApiError && err.code === 'TOKEN_UNAVAILABLE');
 }

@@ -60,7 +60,16 @@ export function verifyLinearWebhook(rawBody: Buffer, signature: string | undefin
   return { ok: true, envelope: parsed.data };
 }
 
-/** Redeliveries carry a new delivery id but the same entity, action and timestamp. */
+/**
+ * Redeliveries carry a new delivery id but the same entity, action and timestamp. Agent session events
+ * carry no `data`: their entity is the new activity (`prompted`) or the session (`created`).
+ */
 export function dedupeKey(e: WebhookEnvelope): string {
-  return `${e.type}:${e.data?.id ?? '-'}:${e.action}:${e.webhookTimestamp}`;
+  const entity = e.data?.id ?? idOf(e.agentActivity) ?? idOf(e.agentSession) ?? '-';
+  return `${e.type}:${entity}:${e.action}:${e.webhookTimestamp}`;
+}
+
+function idOf(v: unknown): string | undefined {
+  const id = v && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
+  return typeof id === 'string' ? id : undefined;
 }

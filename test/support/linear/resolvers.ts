@@ -406,12 +406,15 @@ export function createRootValue(state: LinearEmulatorState): View {
     },
     agentActivityCreate: ({ input }: { input: Args }, c: EmulatorContext) => {
       const session = find(state.agentSessions, input.agentSessionId, 'AgentSession');
+      if (session.appUserId !== c.viewer.id) throw forbidden('Only the agent the session belongs to can add activities to it');
       const content = input.content as Args;
       const type = content?.type;
-      if (!['thought', 'action', 'elicitation', 'response', 'error', 'prompt'].includes(String(type))) throw invalidInput('content.type must be an AgentActivityType');
-      if (type === 'action' ? typeof content.action !== 'string' || typeof content.parameter !== 'string' : typeof content.body !== 'string') {
-        throw invalidInput(type === 'action' ? 'An action activity needs action and parameter' : `A ${String(type)} activity needs a body`);
+      // `prompt` activities come from people (Linear's UI), never from the agent.
+      if (!['thought', 'action', 'elicitation', 'response', 'error'].includes(String(type))) throw invalidInput('content.type must be thought, action, elicitation, response or error');
+      if (type === 'action' ? typeof content.action !== 'string' || typeof content.parameter !== 'string' || (content.result !== undefined && typeof content.result !== 'string') : typeof content.body !== 'string' || !content.body.trim()) {
+        throw invalidInput(type === 'action' ? 'An action activity needs action and parameter (and a string result, if any)' : `A ${String(type)} activity needs a body`);
       }
+      if (input.ephemeral === true && type !== 'thought' && type !== 'action') throw invalidInput('Only thought and action activities can be ephemeral');
       const created: EmAgentActivity = {
         id: typeof input.id === 'string' ? input.id : randomUUID(),
         agentSessionId: session.id,
@@ -427,8 +430,9 @@ export function createRootValue(state: LinearEmulatorState): View {
       session.updatedAt = created.createdAt;
       return { success: true, lastSyncId: state.nextSyncId(), agentActivity: activity(created) };
     },
-    agentSessionUpdate: ({ id, input }: { id: string; input: Args }) => {
+    agentSessionUpdate: ({ id, input }: { id: string; input: Args }, c: EmulatorContext) => {
       const session = find(state.agentSessions, id, 'AgentSession');
+      if (session.appUserId !== c.viewer.id) throw forbidden('Only the agent the session belongs to can update it');
       if (typeof input.externalLink === 'string') session.externalLink = input.externalLink;
       if ('plan' in input) session.plan = input.plan;
       type Url = { label: string; url: string };

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startScriptedModel, type ScriptedModel } from '../support/anthropic/scripted-server.js';
+import { agentSessionCreated } from '../support/linear/agent-session-webhooks.js';
+import { line, PUBLIC_URL, startSessionRig, type SessionRig } from './sessions.support.js';
+
+const MODEL_KEY = 'sk-ant-test-sessions-key';
+
+/** Delegating an issue to bgagent in Linear: the real server, the real Claude Code against a scripted model, the Linear and GitHub emulators. */
+describe('a delegated issue shows its task as a live Linear agent session', () => {
+  let rig: SessionRig | undefined;
+  let model: ScriptedModel | undefined;
+  afterEach(async () => {
+    await rig?.destroy();
+    await model?.close();
+    rig = undefined;
+    model = undefined;
+  });
+
+  it('a thought at once, the issue In Progress and linked to the task page, actions for the tool use, the PR, then a response with it', async () => {
+    process.env.BGAGENT_SESSIONS_MODEL_KEY = MODEL_KEY;
+    model = await startScriptedModel([
+      { text: 'Fixing the button.', toolUse: { name: 'Bash', input: { command: 'echo fixed > FIX.md', description: 'write the fix' } } },
+      { finish: 'Aligned the login button.' },
+    ]);
+    rig = await startSessionRig({
+      env: { ANTHROPIC_API_KEY: 'env:BGAGENT_SESSIONS_MODEL_KEY', ANTHROPIC_BASE_URL: model.url, CLAUDE_CODE_MAX_RETRIES: '0', DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+    });
+    // acme/demo (on the GitHub emulator, mapped to the rig's GitHub project) runs Claude Code here.
+    const repo = await rig.server.api('POST', '/v1/repos', { body: { name: 'acme/demo', clone_url: rig.github.gitUrl('acme', 'demo'), agent: 'claude' } });
+    expect(repo.status, JSON.stringify(repo.body)).toBe(200);
+    const project = rig.githubProject;
+    rig.emu.calls.length = 0;
+
+    const { issue, session, deliveryId, sentAt } = await rig.delegate({ projectId: project.id });
+    const first = await rig.activity(session, 'thought');
+    // Measured, not asserted (timing goals live in bench/): the first sign of life after the webhook.
+    console.info(`webhook → first thought: ${Date.parse(first.createdAt) - sentAt} ms`);
+    expect(rig.activities(session)[0]).toBe(first);
+    expect(first.content.body).toContain(issue.identifier);
+    expect(rig.emu.calls[0]!.operationName).toBe('AgentActivityCreate');
+
+    const outcome = JSON.parse((await rig.processed(deliveryId)).result!);
+    expect(outcome.outcome).toBe('created');
+    const task = await rig.ended(outcome.taskId);
+    expect(task).toMatchObject({ status: 'COMPLETED', outcome: 'pr_opened', repo: 'acme/demo', channel_source: 'linear' });
+    const response = await rig.activity(session, 'response');
+
+    const lines = rig.activities(session).map(line);
+    expect(lines).toContainEqual(expect.stringMatching(/^thought: Started in `acme\/demo`/));
+    expect(lines).toContainEqual(expect.stringMatching(/^action: Running echo fixed > FIX.md → .*no output/));
+    // An in-progress action is ephemeral, and superseded before it is sent when its result comes within the second.
+    const inProgress = rig.activities(session).filter((a) => a.content.type === 'action' && a.content.result === undefined);
+    expect(inProgress.every((a) => a.ephemeral)).toBe(true);
+    expect(new Set(lines).size).toBe(lines.length);
+    expect(lines).toContainEqual(`action: Opened pull request #${task.pr_number} → ${task.pr_url}`);
+    expect(lines.at(-1)).toBe(line(response));
+    expect(response.content.body).toContain(task.pr_url);
+    expect(response.content.body).toContain('Aligned the login button.');
+    expect(response.content.body).toMatch(/Cost \$\d+\.\d\d · Turns 2\/[^·]+ · Duration \d+s · Task `/);
+    expect(rig.emu.state.agentSessions.get(session.id)!.status).toBe('complete');
+
+    // The session links to the task's page; the issue moved to In Progress; the label path left no trace.
+    expect(rig.emu.state.agentSessions.get(session.id)!.externalLink).toBe(`${PUBLIC_URL}/tasks/${task.id}`);
+    expect(rig.stateOf(issue)).toBe('In Progress');
+    expect(rig.comments(issue.id)).toEqual([]);
+    expect(rig.reactions(issue.id)).toEqual([]);
+    const metadata = (await rig.server.api('GET', `/v1/tasks/${task.id}`)).body.task.channel_metadata;
+    expect(metadata).toMatchObject({ agentSessionId: session.id, workspaceId: rig.emu.seeded!.organization.id, issueId: issue.id, issueIdentifier: issue.identifier, projectId: project.id });
+
+    // Every call bgagent made to Linear was counted on the task, and none was refused.
+    expect(rig.emu.calls.every((c) => c.status === 200)).toBe(true);
+    expect((await rig.task(task.id)).linear_calls).toBe(rig.emu.calls.length);
+  }, 60_000);
+
+  it('a redelivered created makes no second task and no second thought', async () => {
+    rig = await startSessionRig();
+    const { session, deliveryId } = await rig.delegate({ projectId: rig.project.id });
+    const first = JSON.parse((await rig.processed(deliveryId)).result!);
+    expect(first.outcome).toBe('created');
+    const issue = rig.emu.state.issues.get(session.issueId!)!;
+    // Linear retries with a new delivery id; a crash-replay also carries a new timestamp.
+    const again = agentSessionCreated(rig.emu.state, { issue }).payload;
+    (again.agentSession as { id: string }).id = session.id;
+    const replay = await rig.deliver(again);
+    expect(replay.outcome).toEqual({ outcome: 'replayed', taskId: first.taskId });
+    expect(await rig.count('tasks')).toBe(1);
+    expect(rig.activities(session).filter((a) => a.content.type === 'thought' && String(a.content.body).startsWith('Got it'))).toHaveLength(1);
+    await rig.ended(first.taskId);
+  });
+});
