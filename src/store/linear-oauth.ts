@@ -1,4 +1,4 @@
-import { sql, type Selectable, type Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database, LinearOAuthInstallsTable } from './schema.js';
 import type { LinearWorkspace } from './linear.js';
@@ -78,28 +78,38 @@ export class LinearOAuthStore {
   }
 
   /**
-   * Runs `fn` holding the workspace's token lock: a row lock (SELECT … FOR UPDATE) on PostgreSQL, the write
-   * lock on SQLite (a transaction that writes first). Another process refreshing the same workspace waits here,
+   * Runs `fn` holding the workspace's token lock: a row lock (SELECT … FOR UPDATE) on PostgreSQL, the
+   * database's write lock on SQLite (BEGIN IMMEDIATE). Another process refreshing the same workspace waits here,
    * then sees the tokens the first one stored.
    */
   async withTokenLock<T>(workspaceId: string, fn: (locked: LockedWorkspace) => Promise<T>): Promise<T> {
-    return this.k.transaction().execute(async (trx) => {
-      let workspace: LinearWorkspace | undefined;
-      if (this.db.dialect === 'postgres') {
-        workspace = await trx.selectFrom('linear_workspaces').selectAll().where('id', '=', workspaceId).forUpdate().executeTakeFirst();
-      } else {
-        await trx.updateTable('linear_workspaces').set({ updated_at: sql<number>`updated_at` }).where('id', '=', workspaceId).execute();
-        workspace = await trx.selectFrom('linear_workspaces').selectAll().where('id', '=', workspaceId).executeTakeFirst();
-      }
-      return fn({
+    const locked = async (db: Kysely<Database>, workspace: LinearWorkspace | undefined) =>
+      fn({
         workspace,
         recordRefresh: async (tokenExpiresAt) => {
-          await trx.updateTable('linear_workspaces').set({ token_expires_at: tokenExpiresAt, updated_at: this.now() }).where('id', '=', workspaceId).execute();
+          await db.updateTable('linear_workspaces').set({ token_expires_at: tokenExpiresAt, updated_at: this.now() }).where('id', '=', workspaceId).execute();
         },
         setStatus: async (status, reason) => {
-          await this.setStatus(trx, workspaceId, status, reason);
+          await this.setStatus(db, workspaceId, status, reason);
         },
       });
+    if (this.db.dialect === 'postgres') {
+      return this.k.transaction().execute(async (trx) =>
+        locked(trx, await trx.selectFrom('linear_workspaces').selectAll().where('id', '=', workspaceId).forUpdate().executeTakeFirst()),
+      );
+    }
+    // BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout); a deferred transaction
+    // upgrading to a write in WAL mode can fail at once with SQLITE_BUSY instead of waiting.
+    return this.k.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await locked(conn, await conn.selectFrom('linear_workspaces').selectAll().where('id', '=', workspaceId).executeTakeFirst());
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        throw err;
+      }
     });
   }
 
@@ -108,7 +118,7 @@ export class LinearOAuthStore {
     return this.setStatus(this.k, workspaceId, status, reason).then((n) => n > 0);
   }
 
-  private async setStatus(db: Transaction<Database> | Db['kysely'], workspaceId: string, status: string, reason: string): Promise<number> {
+  private async setStatus(db: Kysely<Database>, workspaceId: string, status: string, reason: string): Promise<number> {
     const r = await db
       .updateTable('linear_workspaces')
       .set({ status, status_reason: reason, token_expires_at: null, updated_at: this.now() })
