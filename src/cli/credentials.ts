@@ -149,10 +149,12 @@ async function linearWorkspaceReferences(c: Config): Promise<[string, string | u
   const store = await openStore({ dataDir: c.dataDir, databaseUrl: c.databaseUrl, migrate: false, poolSize: 1 });
   try {
     const workspaces = await store.linear.listWorkspaces();
-    return workspaces.flatMap((w): [string, string | undefined][] => [
-      [`Linear workspace ${w.name}: API key`, w.api_key_ref],
-      [`Linear workspace ${w.name}: signing secret`, w.signing_secret_ref ?? undefined],
-    ]);
+    return workspaces.flatMap((w): [string, string | undefined][] => {
+      const signingSecret: [string, string | undefined] = [`Linear workspace ${w.name}: signing secret`, w.signing_secret_ref ?? undefined];
+      if (w.auth_kind !== 'oauth') return [[`Linear workspace ${w.name}: API key`, w.api_key_ref], signingSecret];
+      // A revoked install has no tokens on purpose (`bgagent linear install` brings them back).
+      return w.status === 'revoked' ? [signingSecret] : [[`Linear workspace ${w.name}: OAuth tokens`, w.api_key_ref], signingSecret];
+    });
   } catch {
     return []; // not migrated yet: no workspaces
   } finally {

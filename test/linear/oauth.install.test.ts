@@ -76,6 +76,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // Tokens and the client secret never reach output or logs; the vault file is encrypted.
       const everything = done.stdout + done.stderr + logs.text() + readFileSync(join(rig.server.dataDir, 'vault.enc.json'), 'utf8');
       for (const secret of [stored.accessToken, stored.refreshToken, rig.app.clientSecret]) expect(everything).not.toContain(secret);
+      const doctor = await runCli(['doctor', '--json'], rig.cliEnv);
+      expect(JSON.parse(doctor.stdout).credentials).toContainEqual(expect.objectContaining({ variable: 'Linear workspace Acme: OAuth tokens', status: 'ok' }));
+      expect(doctor.stdout).not.toContain(stored.accessToken);
       const listed = await rig.server.api('GET', '/v1/linear/workspaces');
       expect(listed.body.workspaces).toEqual([expect.objectContaining({ id: org.id, auth_kind: 'oauth', app_user_id: appUser.id })]);
       expect(JSON.stringify(listed.body)).not.toContain(stored.accessToken);

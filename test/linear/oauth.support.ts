@@ -58,7 +58,7 @@ export async function startOAuthRig(opts: { dialect: 'sqlite' | 'postgres'; logg
     emu,
     app,
     vault,
-    cliEnv: { BGAGENT_URL: server.url, BGAGENT_DATA_DIR: dataDir },
+    cliEnv: { BGAGENT_URL: server.url, BGAGENT_DATA_DIR: dataDir, ...(server.databaseUrl ? { BGAGENT_DATABASE_URL: server.databaseUrl } : {}) },
     async browse(authorizeUrl) {
       const res = await fetch(authorizeUrl, { redirect: 'follow' });
       return { status: res.status, text: await res.text() };

@@ -102,7 +102,13 @@ export class OAuthTokenSource {
         logger.warn({ workspaceId, reason: message }, 'refreshing the Linear token failed');
         return { ok: false, error: new LinearApiError(`refreshing the Linear token failed: ${message}`, { code: 'TOKEN_REFRESH_FAILED', cause: err }) };
       }
-      await this.deps.vault.write(workspaceId, next);
+      try {
+        await this.deps.vault.write(workspaceId, next);
+      } catch (err) {
+        // Linear already rotated the pair: the new refresh token is lost, and the old one is spent.
+        logger.error({ workspaceId, err: (err as Error).message }, 'the refreshed Linear tokens could not be stored in the vault; the workspace may need reinstalling');
+        return { ok: false, error: new LinearWorkspaceUnavailableError(workspaceId, 'TOKEN_UNAVAILABLE', `the refreshed Linear tokens could not be stored: ${(err as Error).message}`) };
+      }
       await locked.recordRefresh(next.expiresAt);
       this.cached = next;
       this.rejected = undefined;
