@@ -49,6 +49,9 @@ interface Stream {
 }
 
 const FOLD_TEXT_CHARS = 500;
+
+/** The workspace has no usable client (not set up, OAuth not wired): nothing was sent. */
+class NoClient extends Error {}
 const RESULT_CHARS = 300;
 
 /**
@@ -108,13 +111,15 @@ export class ActivityStreams {
     const log = this.opts.logger.child({ agentSessionId: session.id, taskId: activity.taskId });
     let counted = false;
     try {
-      const client = await this.opts.clients.forWorkspace(session.workspaceId);
+      const client = await this.opts.clients.forWorkspace(session.workspaceId).catch((err: unknown) => {
+        throw new NoClient(`no Linear client: ${(err as Error)?.message ?? String(err)}`);
+      });
       if (client.circuitOpen) return this.unreachable(log, 'the Linear auth circuit is open');
       await createAgentActivity(client, { agentSessionId: session.id, content: activity.content, ...(activity.ephemeral ? { ephemeral: true } : {}) });
       counted = true;
       this.reachable();
     } catch (err) {
-      if (unsent(err)) return this.unreachable(log, (err as Error).message);
+      if (err instanceof NoClient || unsent(err)) return this.unreachable(log, (err as Error).message);
       counted = true;
       log.warn({ err, type: activity.content.type }, 'could not post an activity to the Linear agent session');
     } finally {
