@@ -3,6 +3,7 @@ import { enqueue, type SessionActivity } from '../../src/linear/sessions/activit
 import { SessionIssue, SessionStarted } from '../../src/linear/sessions/documents.js';
 import { describeTool } from '../../src/linear/sessions/session-channel.js';
 import { repoNamedIn } from '../../src/linear/sessions/session-events.js';
+import { dedupeKey, webhookEnvelopeSchema } from '../../src/linear/webhook.js';
 import { validateAgainstLinearSchema } from '../support/linear/schema.js';
 
 describe("the agent session's documents against Linear's schema", () => {
@@ -71,5 +72,18 @@ describe('the repository a reply names', () => {
     expect(repoNamedIn('site', repos)).toBe('acme/site');
     expect(repoNamedIn('Which one? not sure', repos)).toBeUndefined();
     expect(repoNamedIn('demo', ['acme/demo', 'other/demo'])).toBeUndefined();
+  });
+});
+
+describe('deduplicating agent session webhooks', () => {
+  const base = { type: 'AgentSessionEvent', webhookTimestamp: 1_700_000_000_000 };
+  it('keys a created event by its session and a prompted one by its new activity, never by the timestamp alone', () => {
+    const a = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'created', agentSession: { id: 's-1' } }));
+    const b = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'created', agentSession: { id: 's-2' } }));
+    const p1 = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-1' } }));
+    const p2 = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-2' } }));
+    expect(a).toBe('AgentSessionEvent:s-1:created:1700000000000');
+    expect(new Set([a, b, p1, p2]).size).toBe(4);
+    expect(dedupeKey(webhookEnvelopeSchema.parse({ ...base, type: 'Issue', action: 'update', data: { id: 'i-1' } }))).toBe('Issue:i-1:update:1700000000000');
   });
 });
