@@ -4,7 +4,7 @@ import type { Task } from '../tasks/task.js';
 import { addReaction, postComment } from './api.js';
 import type { LinearClient } from './client.js';
 import type { LinearClients } from './clients.js';
-import { LinearApiError, LinearCircuitOpenError } from './errors.js';
+import { LinearApiError, LinearCircuitOpenError, LinearWorkspaceUnavailableError } from './errors.js';
 import { IssueLifecycle, TaskStarted, reactionsSweep, taskFinished, type IssueLifecycleResult } from './lifecycle-documents.js';
 import { lifecycleMessages } from './lifecycle-messages.js';
 import { forwardMove, reviewState, startedState } from './lifecycle-states.js';
@@ -172,7 +172,11 @@ export class LinearLifecycle {
   }
 }
 
-/** Errors for calls that never reached Linear. */
+/** Failed before any request reached Linear: circuit open, no token, or a revoked or uninstalled app. */
 export function unsent(err: unknown): boolean {
-  return err instanceof LinearCircuitOpenError || (err instanceof LinearApiError && err.code === 'TOKEN_UNAVAILABLE');
+  return (
+    err instanceof LinearCircuitOpenError ||
+    err instanceof LinearWorkspaceUnavailableError ||
+    (err instanceof LinearApiError && err.code === 'TOKEN_UNAVAILABLE')
+  );
 }
