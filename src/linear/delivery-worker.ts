@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
+import type { LinearDelivery } from '../store/linear.js';
 import { toError } from '../tasks/errors.js';
 import { processDelivery, type ProcessorDeps } from './processor.js';
 
@@ -62,16 +63,45 @@ export class LinearDeliveryWorker {
     for (;;) {
       const batch = await this.deps.store.linear.claimDeliveries(this.owner, LEASE_MS, 10);
       if (batch.length === 0) break;
-      for (const delivery of batch) {
-        try {
-          const outcome = await processDelivery(this.deps, delivery);
-          await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'done', JSON.stringify(outcome));
-        } catch (err) {
-          this.deps.logger.error({ err, deliveryId: delivery.id }, 'a Linear delivery could not be processed');
-          await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'failed', toError(err).message);
-        }
-      }
+      // Different issues and sessions are independent: one slow Linear answer must not hold up another
+      // session's first sign of life. Each one's own events stay in the order they arrived.
+      await Promise.all(
+        [...groupBy(batch, orderingKey).values()].map(async (inOrder) => {
+          for (const delivery of inOrder) await this.process(delivery);
+        }),
+      );
     }
     await this.deps.store.linear.purgeDeliveries(DEDUPE_WINDOW_MS);
   }
+
+  private async process(delivery: LinearDelivery): Promise<void> {
+    try {
+      const outcome = await processDelivery(this.deps, delivery);
+      await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'done', JSON.stringify(outcome));
+    } catch (err) {
+      this.deps.logger.error({ err, deliveryId: delivery.id }, 'a Linear delivery could not be processed');
+      await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'failed', toError(err).message);
+    }
+  }
+}
+
+/** What a delivery must stay in order with: its agent session, else its issue (or entity), else nothing. */
+export function orderingKey(delivery: LinearDelivery): string {
+  try {
+    const body = JSON.parse(delivery.payload) as { agentSession?: { id?: unknown; issueId?: unknown }; data?: { id?: unknown } };
+    const key = body.agentSession?.id ?? body.data?.id;
+    if (typeof key === 'string') return key;
+  } catch {
+    // unparseable: processDelivery records why
+  }
+  return delivery.id;
+}
+
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    groups.set(k, [...(groups.get(k) ?? []), item]);
+  }
+  return groups;
 }
