@@ -26,6 +26,13 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const HARNESS_NAMES = ['command', 'claude'] as const;
 
+/** Harnesses whose agent can take a follow-up, ask a question and resume its conversation. */
+const HARNESSES_TAKING_INPUT: readonly string[] = ['claude'];
+
+export function harnessTakesInput(name: string): boolean {
+  return HARNESSES_TAKING_INPUT.includes(name);
+}
+
 /** The harness a repository's `agent` setting names. */
 export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
   switch (name) {

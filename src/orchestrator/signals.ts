@@ -31,6 +31,16 @@ export class TaskSignals {
     return () => this.emitter.off('wake', fn);
   }
 
+  /** A follow-up or an answer for the task was stored. */
+  inputArrived(taskId: string): void {
+    this.emitter.emit(`input:${taskId}`);
+  }
+
+  onInputArrived(taskId: string, fn: () => void): () => void {
+    this.emitter.on(`input:${taskId}`, fn);
+    return () => this.emitter.off(`input:${taskId}`, fn);
+  }
+
   cancelled(taskId: string): void {
     this.emitter.emit(`cancelled:${taskId}`);
   }

@@ -34,6 +34,10 @@ export function taskJson(t: Task) {
     heartbeat_at: iso(t.heartbeatAt),
     finished_at: iso(t.finishedAt),
     updated_at: iso(t.updatedAt),
+    parent_task_id: t.parentTaskId,
+    /** The agent's open question, while the task waits for an answer. */
+    question: t.status === 'AWAITING_INPUT' ? t.question : null,
+    question_asked_at: t.status === 'AWAITING_INPUT' ? iso(t.questionAskedAt) : null,
   };
 }
 

@@ -47,6 +47,10 @@ export function taskFromRow(r: Selectable<TasksTable>): Task {
     heartbeatAt: r.heartbeat_at,
     finishedAt: r.finished_at,
     updatedAt: r.updated_at,
+    parentTaskId: r.parent_task_id,
+    question: r.question,
+    questionAskedAt: r.question_asked_at,
+    inputWaitMs: Number(r.input_wait_ms),
   };
 }
 

@@ -47,6 +47,12 @@ export class TaskStore {
     return row && taskFromRow(row);
   }
 
+  /** The newest task continuing this one, if any. */
+  async latestContinuation(id: string): Promise<Task | undefined> {
+    const row = await this.db.kysely.selectFrom('tasks').selectAll().where('parent_task_id', '=', id).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(1).executeTakeFirst();
+    return row && taskFromRow(row);
+  }
+
   async list(q: ListTasksQuery): Promise<Task[]> {
     let query = this.db.kysely.selectFrom('tasks').selectAll().orderBy('id', 'desc').limit(q.limit);
     if (q.status?.length) query = query.where('status', 'in', q.status);

@@ -35,6 +35,13 @@ export interface Task {
   heartbeatAt: number | null;
   finishedAt: number | null;
   updatedAt: number;
+  /** The task this one continues (a follow-up sent after it ended). */
+  parentTaskId: string | null;
+  /** The agent's open question while AWAITING_INPUT; afterwards the last question it asked. */
+  question: string | null;
+  questionAskedAt: number | null;
+  /** Time spent waiting for answers; the time limit counts only the rest. */
+  inputWaitMs: number;
 }
 
 export interface TaskEvent {

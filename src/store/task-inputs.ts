@@ -1,0 +1,97 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Db } from './connection.js';
+import type { Database } from './schema.js';
+
+type Executor = Kysely<Database> | Transaction<Database>;
+
+export type TaskInputKind = 'follow_up' | 'answer';
+
+export interface TaskInput {
+  id: number;
+  taskId: string;
+  kind: TaskInputKind;
+  text: string;
+  author: string;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
+export interface AgentConversation {
+  taskId: string;
+  harness: string;
+  sessionId: string;
+  transcript: string;
+  updatedAt: number;
+}
+
+/**
+ * Follow-ups and answers waiting for a task's agent, and the agent conversations saved between runs.
+ * The database is the place every process shares: the API stores an input, whichever worker runs the
+ * task takes it.
+ */
+export class TaskInputStore {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  async add(exec: Executor, input: { taskId: string; kind: TaskInputKind; text: string; author: string }): Promise<TaskInput> {
+    const row = await exec
+      .insertInto('task_inputs')
+      .values({ task_id: input.taskId, kind: input.kind, text: input.text, author: input.author, created_at: this.now(), delivered_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return inputFromRow(row);
+  }
+
+  async pending(taskId: string, kind?: TaskInputKind): Promise<TaskInput[]> {
+    let q = this.db.kysely.selectFrom('task_inputs').selectAll().where('task_id', '=', taskId).where('delivered_at', 'is', null);
+    if (kind) q = q.where('kind', '=', kind);
+    return (await q.orderBy('id').execute()).map(inputFromRow);
+  }
+
+  /** Marks the pending inputs delivered and returns them, oldest first; two takers never get the same input. */
+  async take(taskId: string): Promise<TaskInput[]> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom('task_inputs').selectAll().where('task_id', '=', taskId).where('delivered_at', 'is', null).orderBy('id').execute();
+      const taken: TaskInput[] = [];
+      const now = this.now();
+      for (const row of rows) {
+        const result = await trx.updateTable('task_inputs').set({ delivered_at: now }).where('id', '=', row.id).where('delivered_at', 'is', null).executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) taken.push({ ...inputFromRow(row), deliveredAt: now });
+      }
+      return taken;
+    });
+  }
+
+  async saveConversation(c: { taskId: string; harness: string; sessionId: string; transcript: string }): Promise<void> {
+    const row = { task_id: c.taskId, harness: c.harness, session_id: c.sessionId, transcript: c.transcript, updated_at: this.now() };
+    await this.db.kysely
+      .insertInto('agent_conversations')
+      .values(row)
+      .onConflict((oc) => oc.column('task_id').doUpdateSet({ harness: row.harness, session_id: row.session_id, transcript: row.transcript, updated_at: row.updated_at }))
+      .execute();
+  }
+
+  async conversation(taskId: string): Promise<AgentConversation | undefined> {
+    const row = await this.db.kysely.selectFrom('agent_conversations').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+    return row && { taskId: row.task_id, harness: row.harness, sessionId: row.session_id, transcript: row.transcript, updatedAt: row.updated_at };
+  }
+}
+
+function inputFromRow(r: {
+  id: number;
+  task_id: string;
+  kind: string;
+  text: string;
+  author: string;
+  created_at: number;
+  delivered_at: number | null;
+}): TaskInput {
+  return {
+    id: Number(r.id),
+    taskId: r.task_id,
+    kind: r.kind as TaskInputKind,
+    text: r.text,
+    author: r.author,
+    createdAt: r.created_at,
+    deliveredAt: r.delivered_at,
+  };
+}

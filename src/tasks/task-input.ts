@@ -1,0 +1,157 @@
+import { sql } from 'kysely';
+import { monotonicFactory } from 'ulid';
+import { z } from 'zod';
+import type { Store } from '../store/index.js';
+import type { TaskSignals } from '../orchestrator/signals.js';
+import { harnessTakesInput } from '../agent/harnesses.js';
+import { ApiError } from './errors.js';
+import { validationMessage } from './create-task.js';
+import { isTerminal } from './states.js';
+import type { Task } from './task.js';
+
+export interface TaskInputDeps {
+  store: Store;
+  signals: TaskSignals;
+  /** Called after a continuation task is persisted, so a worker can admit it. */
+  onTaskCreated(task: Task): void;
+}
+
+export type TaskInputOutcome =
+  /** Stored for the running (or about to run) agent: it gets it at its next turn. */
+  | 'delivered'
+  /** The answer to the agent's question: the task resumes. */
+  | 'answered'
+  /** The task had ended: a new task continues it on the same branch and conversation. */
+  | 'continued';
+
+export const taskInputSchema = z.strictObject({
+  text: z.string().trim().min(1, 'text must not be empty').max(50_000, 'text must be at most 50,000 characters'),
+  author: z.string().trim().min(1, 'author must not be empty').max(200),
+});
+
+const nextId = monotonicFactory();
+const PREVIEW_CHARS = 200;
+
+/**
+ * A person's message for a task, whatever the channel (API, CLI, Linear): a follow-up for a running
+ * agent, the answer to its question, or, once the task has ended, a continuation. A message for a task
+ * that was already continued goes to its newest continuation.
+ */
+export async function sendTaskInput(
+  deps: TaskInputDeps,
+  taskId: string,
+  input: { text: string; author: string },
+): Promise<{ kind: TaskInputOutcome; task: Task }> {
+  const parsed = taskInputSchema.safeParse(input);
+  if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
+  const { text, author } = parsed.data;
+  const { store, signals } = deps;
+
+  let task = await store.tasks.get(taskId);
+  if (!task) throw new ApiError('TASK_NOT_FOUND', `task ${taskId} not found`);
+  for (let next = await store.tasks.latestContinuation(task.id); next; next = await store.tasks.latestContinuation(next.id)) task = next;
+
+  const repo = await store.repos.get(task.repo);
+  if (repo && !harnessTakesInput(repo.agent)) {
+    throw new ApiError(
+      'CONFLICT',
+      `task ${task.id} runs the "${repo.agent}" agent, which cannot take follow-ups or answers; submit a new task instead`,
+    );
+  }
+
+  const stored = await store.db.kysely.transaction().execute(async (trx) => {
+    // The status read and the insert are one step: the runner cannot end the task in between unseen.
+    const lock = store.db.dialect === 'postgres' ? sql`for update` : sql``;
+    const row = await sql<{ status: string }>`select status from tasks where id = ${task.id} ${lock}`.execute(trx);
+    const status = row.rows[0]?.status as Task['status'] | undefined;
+    if (!status || isTerminal(status)) return undefined;
+    const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
+    await store.inputs.add(trx, { taskId: task.id, kind, text, author });
+    await trx
+      .insertInto('task_events')
+      .values({
+        task_id: task.id,
+        type: kind === 'answer' ? 'input_answered' : 'input_received',
+        message: `${kind === 'answer' ? 'Answer' : 'Follow-up'} from ${author}: ${preview(text)}`,
+        data: JSON.stringify({ author, kind }),
+        created_at: Date.now(),
+      })
+      .execute();
+    return kind;
+  });
+
+  if (stored) {
+    signals.inputArrived(task.id);
+    signals.changed(task.id);
+    // An answered task waits for a worker to resume it: the wake-up reaches workers in other processes too.
+    if (stored === 'answer') signals.wake(task.userId);
+    return { kind: stored === 'answer' ? 'answered' : 'delivered', task: (await store.tasks.get(task.id))! };
+  }
+  if (!repo) throw new ApiError('REPO_NOT_ONBOARDED', `repository "${task.repo}" is no longer onboarded; the task cannot be continued`);
+  const continuation = await continueTask(deps, (await store.tasks.get(task.id))!, text, author);
+  return { kind: 'continued', task: continuation };
+}
+
+/**
+ * A new task that goes on from an ended one: same user, repository, branch (so the push updates the same
+ * pull request) and channel; its agent resumes the parent's conversation when one was saved.
+ */
+export async function continueTask(deps: TaskInputDeps, parent: Task, text: string, author: string): Promise<Task> {
+  const now = Date.now();
+  const id = nextId(now);
+  const firstLine = parent.taskDescription.split('\n')[0]!.slice(0, 120);
+  const task = await deps.store.tasks.insert(
+    {
+      id,
+      user_id: parent.userId,
+      repo: parent.repo,
+      task_description: `${text}\n\n(Follow-up to task ${parent.id}: ${firstLine})`,
+      issue_ref: parent.issueRef,
+      status: 'SUBMITTED',
+      branch_name: parent.branchName,
+      pr_url: null,
+      pr_number: null,
+      max_turns: parent.maxTurns,
+      max_budget_usd: parent.maxBudgetUsd,
+      idempotency_key: null,
+      channel_source: parent.channelSource,
+      channel_metadata: JSON.stringify(parent.channelMetadata),
+      error_code: null,
+      error_message: null,
+      outcome: null,
+      summary: null,
+      cost_usd: null,
+      turns: null,
+      linear_calls: 0,
+      attempt: 0,
+      lease_owner: null,
+      lease_expires_at: null,
+      cancelled_by: null,
+      created_at: now,
+      queued_at: null,
+      started_at: null,
+      heartbeat_at: null,
+      finished_at: null,
+      updated_at: now,
+      parent_task_id: parent.id,
+    },
+    {
+      type: 'task_created',
+      message: `Continuation of task ${parent.id} by ${author}: ${preview(text)}`,
+      data: { repo: parent.repo, source: parent.channelSource, parentTaskId: parent.id, author },
+    },
+  );
+  await deps.store.tasks.appendEvent(parent.id, {
+    type: 'task_continued',
+    message: `Follow-up from ${author} continues in task ${task.id}`,
+    data: { taskId: task.id, author },
+  });
+  deps.signals.changed(parent.id);
+  deps.onTaskCreated(task);
+  return task;
+}
+
+function preview(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > PREVIEW_CHARS ? `${line.slice(0, PREVIEW_CHARS)}…` : line;
+}
