@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -7,11 +7,12 @@ import {
   type Options,
   type SDKMessage,
   type SDKResultMessage,
+  type SDKUserMessage,
   type SpawnOptions,
   type SpawnedProcess,
 } from '@anthropic-ai/claude-agent-sdk';
 import { silentLogger, type Logger } from '../log.js';
-import type { AgentEvent, AgentHarness, AgentOutcome, AgentResult, AgentRunInput } from './harness.js';
+import type { AgentConversation, AgentEvent, AgentHarness, AgentOutcome, AgentResult, AgentRunInput } from './harness.js';
 import { createTaskToolsServer, TASK_TOOLS_SERVER_NAME, type TaskTools } from './task-tools.js';
 
 /** How the Claude Code process is started; a sandbox may rewrite it (e.g. prefix `bwrap ...`). */
@@ -94,6 +95,11 @@ export class ClaudeHarness implements AgentHarness {
     let lastText: string | undefined;
     let apiError: string | undefined;
     let result: SDKResultMessage | undefined;
+    let question: string | undefined;
+    let sessionId: string | undefined;
+    let home: string | undefined;
+    const turns$ = new TurnCounter();
+    const followUps: string[] = [];
 
     try {
       const modelEnv = await this.opts.modelEnv();
@@ -102,6 +108,8 @@ export class ClaudeHarness implements AgentHarness {
         tempHome = mkdtempSync(join(tmpdir(), 'bgagent-agent-home-'));
         env.HOME = tempHome;
       }
+      home = env.HOME!;
+      if (input.resume) restoreTranscript(home, input.workspacePath, input.resume);
       // Claude Code refuses bypassPermissions as root unless told it is in a sandbox.
       if (process.getuid?.() === 0) env.IS_SANDBOX = '1';
 
@@ -113,6 +121,9 @@ export class ClaudeHarness implements AgentHarness {
         reportProgress: async (message) => {
           input.onEvent({ type: 'progress', message });
           await tools?.reportProgress?.(input.taskId, message);
+        },
+        requestClarification: (q) => {
+          question = q;
         },
       });
 
@@ -132,6 +143,7 @@ export class ClaudeHarness implements AgentHarness {
         mcpServers: { [TASK_TOOLS_SERVER_NAME]: taskTools },
         strictMcpConfig: true,
         spawnClaudeCodeProcess: (spawnOpts) => processes.spawn(spawnOpts, this.opts.wrapLaunch),
+        ...(input.resume ? { resume: input.resume.sessionId } : {}),
         ...(model ? { model } : {}),
         ...(input.maxTurns != null ? { maxTurns: input.maxTurns } : {}),
         ...(input.maxBudgetUsd != null ? { maxBudgetUsd: input.maxBudgetUsd } : {}),
@@ -140,11 +152,24 @@ export class ClaudeHarness implements AgentHarness {
 
       log.info({ model: model ?? '(default)', maxTurns: input.maxTurns, maxBudgetUsd: input.maxBudgetUsd }, 'agent starting');
       // The SDK yields an error result and then throws; the result is what says what happened.
-      for await (const message of query({ prompt: input.prompt || input.taskText, options })) {
+      const prompt = userMessages(input.prompt || input.taskText, {
+        inputs: input.inputs,
+        turns: turns$,
+        asked: () => question !== undefined,
+        stopped: abortController.signal,
+        onFollowUp: (text) => {
+          followUps.push(text);
+          input.onEvent({ type: 'agent_message', message: `Follow-up passed to the agent: ${truncate(text, PREVIEW_CHARS)}`, data: { followUp: true } });
+        },
+      });
+      for await (const message of query({ prompt, options })) {
+        if ('session_id' in message && typeof message.session_id === 'string' && message.session_id) sessionId = message.session_id;
         if (message.type === 'result') {
-          result = message;
-          costUsd = message.total_cost_usd;
-          turns = message.num_turns;
+          // One result per user message; with follow-ups the totals are the sum over them.
+          costUsd = (costUsd ?? 0) + message.total_cost_usd;
+          turns = (turns ?? 0) + message.num_turns;
+          result = { ...message, total_cost_usd: costUsd, num_turns: turns };
+          turns$.answered();
           continue;
         }
         const seen = emitMessageEvents(message, input.onEvent);
@@ -154,10 +179,10 @@ export class ClaudeHarness implements AgentHarness {
 
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
       if (!result) return { outcome: 'failed', errorMessage: describeCrash(stderrTail), costUsd, turns };
-      return finish(result, input, apiError, log);
+      return withConversation(finish(result, input, apiError, log, question), home, sessionId, followUps);
     } catch (err) {
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
-      if (result) return finish(result, input, apiError, log);
+      if (result) return withConversation(finish(result, input, apiError, log, question), home, sessionId, followUps);
       const message = err instanceof Error ? err.message : String(err);
       log.warn({ err: message }, 'agent run failed');
       return { outcome: 'failed', errorMessage: `The agent could not run: ${message}${stderrTail ? ` (${lastLine(stderrTail)})` : ''}`, costUsd, turns };
@@ -171,8 +196,9 @@ export class ClaudeHarness implements AgentHarness {
   }
 }
 
-function finish(result: SDKResultMessage, input: AgentRunInput, apiError: string | undefined, log: Logger): AgentResult {
-  const agentResult = resultOf(result, input, apiError);
+function finish(result: SDKResultMessage, input: AgentRunInput, apiError: string | undefined, log: Logger, question: string | undefined): AgentResult {
+  const answered = resultOf(result, input, apiError);
+  const agentResult: AgentResult = answered.outcome === 'success' && question !== undefined ? { ...answered, outcome: 'awaiting_input', question } : answered;
   input.onEvent({
     type: 'agent_output',
     message: agentResult.summary ?? agentResult.errorMessage ?? agentResult.outcome,
@@ -186,6 +212,95 @@ function finish(result: SDKResultMessage, input: AgentRunInput, apiError: string
   });
   log.info({ outcome: agentResult.outcome, costUsd: result.total_cost_usd, turns: result.num_turns }, 'agent finished');
   return agentResult;
+}
+
+/**
+ * The user messages of one run: the prompt, then each follow-up as it arrives (Claude Code hands one that
+ * arrives mid-turn to the model with the next tool result). The stream ends, and Claude Code with it,
+ * at the first answer after which nothing new is waiting; after a question, at the next answer.
+ */
+async function* userMessages(
+  first: string,
+  o: { inputs?: AgentRunInput['inputs']; turns: TurnCounter; asked: () => boolean; stopped: AbortSignal; onFollowUp(text: string): void },
+): AsyncGenerator<SDKUserMessage> {
+  yield userMessage(first);
+  let answersAtLastMessage = o.turns.answers;
+  for (;;) {
+    if (o.stopped.aborted) return;
+    const more = o.inputs && !o.asked() ? await o.inputs.take() : [];
+    for (const text of more) {
+      o.onFollowUp(text);
+      yield userMessage(text);
+      answersAtLastMessage = o.turns.answers;
+    }
+    if (more.length === 0 && o.turns.answers > answersAtLastMessage) return;
+    const waiting = new AbortController();
+    const onStop = (): void => waiting.abort();
+    o.stopped.addEventListener('abort', onStop, { once: true });
+    await Promise.race([o.turns.next(), o.inputs ? o.inputs.changed(waiting.signal) : new Promise(() => {})]);
+    waiting.abort();
+    o.stopped.removeEventListener('abort', onStop);
+  }
+}
+
+function userMessage(text: string): SDKUserMessage {
+  return { type: 'user', message: { role: 'user', content: text }, parent_tool_use_id: null, priority: 'next' };
+}
+
+/** The answers (results) Claude Code has given so far, with a wait for the next one. */
+class TurnCounter {
+  answers = 0;
+  private waiters: Array<() => void> = [];
+
+  answered(): void {
+    this.answers += 1;
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * Claude Code keeps a conversation in `$HOME/.claude/projects/<cwd with every non-alphanumeric character
+ * as "-">/<session id>.jsonl`. A run's HOME is thrown away, so the transcript travels in the result and
+ * is put back, under the new run's workspace path, to resume.
+ */
+function transcriptDir(home: string, cwd: string): string {
+  return join(home, '.claude', 'projects', cwd.replace(/[^a-zA-Z0-9]/g, '-'));
+}
+
+function restoreTranscript(home: string, cwd: string, conversation: AgentConversation): void {
+  const dir = transcriptDir(home, cwd);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${conversation.sessionId}.jsonl`), conversation.transcript, { mode: 0o600 });
+}
+
+function readTranscript(home: string, sessionId: string): string | undefined {
+  const projects = join(home, '.claude', 'projects');
+  let dirs: string[];
+  try {
+    dirs = readdirSync(projects);
+  } catch {
+    return undefined;
+  }
+  for (const dir of dirs) {
+    const text = readOptional(join(projects, dir, `${sessionId}.jsonl`));
+    if (text) return `${text}\n`;
+  }
+  return undefined;
+}
+
+/** Adds the conversation, and the follow-ups that never reached the model (sent as the run ended). */
+function withConversation(result: AgentResult, home: string | undefined, sessionId: string | undefined, followUps: string[]): AgentResult {
+  const transcript = home && sessionId ? readTranscript(home, sessionId) : undefined;
+  const undelivered = followUps.filter((text) => !transcript?.includes(JSON.stringify(text).slice(1, -1)));
+  return {
+    ...result,
+    ...(transcript && sessionId ? { conversation: { sessionId, transcript } } : {}),
+    ...(undelivered.length ? { undelivered } : {}),
+  };
 }
 
 function stoppedResult(reason: StopReason, input: AgentRunInput, costUsd?: number, turns?: number, lastText?: string): AgentResult {

@@ -11,7 +11,10 @@ export interface SandboxOptions {
   /** The platform's data dir (database, vault, tokens, mirrors): hidden from the agent. */
   dataDir: string;
   mode: SandboxMode;
-  /** The agent's HOME: an empty private directory inside the sandbox. */
+  /**
+   * The agent's HOME, a private directory made for this run: bound writable, so what the agent keeps
+   * there (Claude Code's conversation transcript) outlives the sandbox for a later run to resume.
+   */
   home?: string;
   /** More paths the agent may read (e.g. the task file). */
   readOnlyPaths?: string[];
@@ -19,7 +22,7 @@ export interface SandboxOptions {
 
 /**
  * The argv that runs `argv` in the sandbox. Under bwrap: the file system read-only, the workspace
- * writable, a private /tmp and HOME, the data dir replaced by an empty tmpfs, its own PID namespace
+ * and the run's own HOME writable, a private /tmp, the data dir replaced by an empty tmpfs, its own PID namespace
  * (everything dies with it), the network shared. The workspace's borrowed git objects (the repo's
  * mirror, inside the data dir) stay readable so git works in the workspace.
  */
@@ -28,7 +31,10 @@ export function wrapCommand(argv: string[], opts: SandboxOptions): string[] {
   const workspace = resolve(opts.workspacePath);
   const args = ['bwrap', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   args.push('--tmpfs', resolve(opts.dataDir));
-  if (opts.home) args.push('--tmpfs', resolve(opts.home));
+  if (opts.home) {
+    const home = resolve(opts.home);
+    args.push(...(existsSync(home) ? ['--bind', home, home] : ['--tmpfs', home]));
+  }
   args.push('--bind', workspace, workspace);
   for (const path of [...borrowedObjectDirs(workspace), ...(opts.readOnlyPaths ?? [])]) {
     if (existsSync(path)) args.push('--ro-bind', path, path);

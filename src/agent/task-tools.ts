@@ -12,6 +12,7 @@ export const TASK_TOOLS_SERVER_NAME = 'bgagent';
 export const TASK_TOOL_NAMES = {
   getTaskContext: `mcp__${TASK_TOOLS_SERVER_NAME}__get_task_context`,
   reportProgress: `mcp__${TASK_TOOLS_SERVER_NAME}__report_progress`,
+  requestClarification: `mcp__${TASK_TOOLS_SERVER_NAME}__request_clarification`,
 } as const;
 
 /** What the platform gives the harness for every task: resolved per task id. */
@@ -26,9 +27,12 @@ export interface TaskTools {
 export interface TaskToolHandlers {
   getTaskContext(): Promise<string>;
   reportProgress(message: string): Promise<void> | void;
+  /** Records the question; the run ends after this turn and the task waits for the answer. */
+  requestClarification(question: string): void;
 }
 
 const MAX_PROGRESS_CHARS = 1000;
+const MAX_QUESTION_CHARS = 4000;
 
 export function createTaskToolsServer(handlers: TaskToolHandlers): McpSdkServerConfigWithInstance {
   return createSdkMcpServer({
@@ -58,6 +62,16 @@ export function createTaskToolsServer(handlers: TaskToolHandlers): McpSdkServerC
           } catch (err) {
             return textResult(`The progress note could not be sent: ${errorText(err)}`, true);
           }
+        },
+      ),
+      tool(
+        'request_clarification',
+        'Ask the person who gave you this task a question you cannot answer from the repository or the task context. ' +
+          'The task pauses until they answer; their answer arrives as your next message. Use it only when guessing would likely waste the work.',
+        { question: z.string().min(1).describe('One clear question, with the options you see if there are any') },
+        async ({ question }) => {
+          handlers.requestClarification(question.slice(0, MAX_QUESTION_CHARS));
+          return textResult('Your question was sent. Stop here and end your turn without further tool calls; the answer will arrive as the next message.');
         },
       ),
     ],

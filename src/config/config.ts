@@ -18,6 +18,7 @@ const envSchema = z.object({
   BGAGENT_MAX_CONCURRENT_PER_USER: intFromEnv(3),
   BGAGENT_TASK_TIMEOUT_SECONDS: intFromEnv(2 * 60 * 60),
   BGAGENT_QUEUE_MAX_AGE_SECONDS: intFromEnv(24 * 60 * 60),
+  BGAGENT_INPUT_TIMEOUT_SECONDS: intFromEnv(24 * 60 * 60),
   BGAGENT_LEASE_SECONDS: intFromEnv(30),
   BGAGENT_WORKER_CONCURRENCY: intFromEnv(4),
   BGAGENT_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
@@ -57,6 +58,8 @@ export interface Config {
   maxConcurrentPerUser: number;
   taskTimeoutMs: number;
   queueMaxAgeMs: number;
+  /** How long a task waits for the answer to its agent's question before it fails. */
+  inputTimeoutMs: number;
   leaseMs: number;
   workerConcurrency: number;
   /** What `bgagent serve` runs: the HTTP API, the worker (orchestrator + Linear deliveries), or both. */
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrentPerUser: e.BGAGENT_MAX_CONCURRENT_PER_USER,
     taskTimeoutMs: e.BGAGENT_TASK_TIMEOUT_SECONDS * 1000,
     queueMaxAgeMs: e.BGAGENT_QUEUE_MAX_AGE_SECONDS * 1000,
+    inputTimeoutMs: e.BGAGENT_INPUT_TIMEOUT_SECONDS * 1000,
     leaseMs: e.BGAGENT_LEASE_SECONDS * 1000,
     workerConcurrency: e.BGAGENT_WORKER_CONCURRENCY,
     role: e.BGAGENT_ROLE,

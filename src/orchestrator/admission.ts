@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/index.js';
-import { ACTIVE_STATUSES, type TaskStatus } from '../tasks/states.js';
+import { LEASED_STATUSES, type TaskStatus } from '../tasks/states.js';
 import type { Task } from '../tasks/task.js';
 
 export interface AdmitOptions {
@@ -40,7 +40,7 @@ export async function admitUserTasks(store: Store, opts: AdmitOptions): Promise<
       .selectFrom('tasks')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('user_id', '=', opts.userId)
-      .where('status', 'in', [...ACTIVE_STATUSES])
+      .where('status', 'in', [...LEASED_STATUSES])
       .executeTakeFirstOrThrow();
     const active = Number(activeRow.n);
     const free = Math.max(0, cap - active);

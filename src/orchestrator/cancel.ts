@@ -28,7 +28,7 @@ export async function cancelTask(store: Store, signals: TaskSignals, taskId: str
       signals.changed(taskId);
       signals.wake(task.userId);
       // A running task is reported by its runner when the agent has stopped; a waiting one has no runner.
-      if (task.status === 'SUBMITTED' || task.status === 'QUEUED') channel?.finished?.(cancelled);
+      if (task.status === 'SUBMITTED' || task.status === 'QUEUED' || task.status === 'AWAITING_INPUT') channel?.finished?.(cancelled);
       return cancelled;
     } catch (err) {
       if (!(err instanceof TransitionConflictError)) throw err;

@@ -22,6 +22,8 @@ export interface TaskChannel {
   prCreated?(task: Task, pr: { url: string; number: number }): void;
   /** What the agent does as it happens: messages, tool use and results, progress notes. */
   agentEvent?(task: Task, event: AgentEvent): void;
+  /** The agent asked the person a question; the task waits in AWAITING_INPUT for the answer. */
+  awaitingInput?(task: Task, question: string): void;
   /** The task reached a terminal state: completed, failed, timed out or cancelled, by the runner, recovery or a cancel. */
   finished?(task: Task): void;
 }
@@ -34,6 +36,8 @@ export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'sign
   concurrency: number;
   maxConcurrentPerUser: number;
   queueMaxAgeMs: number;
+  /** How long a task waits for an answer to its agent's question. Default 24 h. */
+  inputTimeoutMs?: number;
   /** How often to look for orphaned, aged-out and waiting tasks. */
   tickMs?: number;
   metrics?: TaskMetrics;
@@ -150,6 +154,7 @@ export class Orchestrator {
         leaseMs: this.opts.leaseMs,
         taskTimeoutMs: this.opts.taskTimeoutMs,
         queueMaxAgeMs: this.opts.queueMaxAgeMs,
+        inputTimeoutMs: this.opts.inputTimeoutMs ?? 24 * 60 * 60 * 1000,
         now: this.now(),
         foreignLeasesAreOrphaned: this.opts.store.db.dialect === 'sqlite',
         runningHere: new Set(this.running.keys()),

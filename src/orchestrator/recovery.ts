@@ -9,6 +9,7 @@ export interface RecoveryOptions {
   leaseMs: number;
   taskTimeoutMs: number;
   queueMaxAgeMs: number;
+  inputTimeoutMs: number;
   now: number;
   /** On SQLite only one serving process exists, so any lease held by another worker id is orphaned. */
   foreignLeasesAreOrphaned: boolean;
@@ -50,7 +51,7 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
     const previous = task.leaseOwner ?? 'unknown';
     try {
       if (task.status === 'RUNNING') {
-        const pastDeadline = task.startedAt !== null && task.startedAt + opts.taskTimeoutMs < opts.now;
+        const pastDeadline = task.startedAt !== null && task.startedAt + task.inputWaitMs + opts.taskTimeoutMs < opts.now;
         if (pastDeadline) {
           finished.push(await store.tasks.transition(task.id, ['RUNNING'], 'TIMED_OUT', {
             leaseOwner: opts.workerId,
@@ -95,7 +96,30 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
     }
   }
 
+  for (const task of await store.tasks.listByStatus(['AWAITING_INPUT'])) {
+    if (task.questionAskedAt === null || task.questionAskedAt + opts.inputTimeoutMs >= opts.now) continue;
+    const waited = formatHours(opts.inputTimeoutMs);
+    try {
+      finished.push(await store.tasks.transition(task.id, ['AWAITING_INPUT'], 'FAILED', {
+        patch: {
+          finished_at: opts.now,
+          error_code: 'INPUT_TIMED_OUT',
+          error_message: `nobody answered the agent's question within ${waited}; reply to go on from where it stopped (a new task continues it), or re-submit`,
+        },
+        event: { type: 'task_failed', message: `Failed: no answer to the agent's question within ${waited}`, data: { code: 'INPUT_TIMED_OUT' } },
+      }));
+    } catch (err) {
+      if (!(err instanceof TransitionConflictError)) throw err;
+    }
+  }
+
   for (const task of await store.tasks.listByStatus(['SUBMITTED', 'QUEUED'])) wakeUsers.add(task.userId);
   if (resume.length) log.info({ tasks: resume.map((t) => t.id) }, 'resuming tasks whose worker stopped');
   return { resume, wakeUsers: [...wakeUsers], finished };
+}
+
+function formatHours(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (hours >= 1) return `${Number.isInteger(hours) ? hours : hours.toFixed(1)} h`;
+  return `${Math.max(1, Math.round(ms / 60_000))} min`;
 }

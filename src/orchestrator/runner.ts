@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { Task, Repo, NewTaskEvent } from '../tasks/task.js';
 import type { TaskStatus } from '../tasks/states.js';
 import { TransitionConflictError, toError } from '../tasks/errors.js';
-import type { AgentHarness, AgentResult } from '../agent/harness.js';
+import type { AgentConversation, AgentHarness, AgentInputs, AgentResult } from '../agent/harness.js';
 import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js';
 import { TaskFailure } from './failure.js';
 import type { TaskSignals } from './signals.js';
@@ -104,20 +104,45 @@ export class TaskRunner {
       patch: { started_at: startedAt },
       event: { type: 'session_started', message: `Agent ${repo.agent} started`, data: { agent: repo.agent } },
     });
-    const result = await this.runAgent(running, repo, workspace, stop, log);
+    let result = await this.runAgent(running, repo, workspace, stop, log, await this.firstRun(running, repo));
+    // Follow-ups that arrived as the agent was finishing: the agent goes on with them before the push.
+    while (result.outcome === 'success' && result.conversation && !stop.signal.aborted) {
+      const late = [...(result.undelivered ?? []), ...(await this.deps.store.inputs.take(task.id)).map((i) => i.text)];
+      if (!late.length) break;
+      const next = await this.runAgent(running, repo, workspace, stop, log, { prompt: late.join('\n\n'), resume: result.conversation });
+      result = { ...next, costUsd: sum(result.costUsd, next.costUsd), turns: sum(result.turns, next.turns) };
+    }
     await this.afterAgent(running, repo, workspace, result, stop, log);
   }
 
-  private async runAgent(task: Task, repo: Repo, workspace: Workspace, stop: AbortController, log: Logger): Promise<AgentResult> {
+  /**
+   * What the agent starts from: an answered question resumes the task's own conversation; a continuation
+   * resumes its parent's with the follow-up; otherwise the task prompt, with any message sent before it ran.
+   */
+  private async firstRun(task: Task, repo: Repo): Promise<AgentRun> {
+    const inputs = this.deps.store.inputs;
+    const waiting = await inputs.take(task.id);
+    const own = await inputs.conversation(task.id);
+    if (own && waiting.length) return { prompt: joinInputs(waiting), resume: own };
+    const parent = task.parentTaskId ? await inputs.conversation(task.parentTaskId) : undefined;
+    const prompt = parent ? task.taskDescription : buildAgentPrompt(task, repo);
+    const withInputs = waiting.length ? `${prompt}\n\nMessages from the person since the task was submitted:\n${joinInputs(waiting)}` : prompt;
+    return parent ? { prompt: withInputs, resume: parent } : { prompt: withInputs };
+  }
+
+  private async runAgent(task: Task, repo: Repo, workspace: Workspace, stop: AbortController, log: Logger, agentRun: AgentRun): Promise<AgentResult> {
     const home = mkdtempSync(join(tmpdir(), 'bgagent-home-'));
     const events = new EventWriter(this.deps.store, task.id, log, () => this.deps.signals.changed(task.id));
-    const remaining = Math.max(0, (task.startedAt ?? this.now()) + this.deps.taskTimeoutMs - this.now());
+    const remaining = Math.max(0, (task.startedAt ?? this.now()) + task.inputWaitMs + this.deps.taskTimeoutMs - this.now());
+    const harness = this.deps.harnessFor(repo);
     try {
-      return await this.deps.harnessFor(repo).run({
+      const result = await harness.run({
         taskId: task.id,
         workspacePath: workspace.path,
         taskText: task.taskDescription,
-        prompt: buildAgentPrompt(task, repo),
+        prompt: agentRun.prompt,
+        ...(agentRun.resume ? { resume: agentRun.resume } : {}),
+        inputs: this.followUps(task.id),
         maxTurns: task.maxTurns,
         maxBudgetUsd: task.maxBudgetUsd,
         timeoutMs: remaining,
@@ -129,10 +154,36 @@ export class TaskRunner {
           this.deps.channel?.agentEvent?.(task, ev);
         },
       });
+      if (result.conversation) {
+        await this.deps.store.inputs
+          .saveConversation({ taskId: task.id, harness: harness.name, ...result.conversation })
+          .catch((err: unknown) => log.warn({ err }, "could not save the agent's conversation; a follow-up will start a new one"));
+      }
+      return result;
     } finally {
       await events.flush();
       rmSync(home, { recursive: true, force: true });
     }
+  }
+
+  /** Follow-ups for a running agent: from the database (any process may store one), woken locally at once. */
+  private followUps(taskId: string): AgentInputs {
+    const { store, signals } = this.deps;
+    return {
+      take: async () => (await store.inputs.take(taskId)).map((i) => i.text),
+      changed: (signal) =>
+        new Promise<void>((resolve) => {
+          const done = (): void => {
+            clearTimeout(timer);
+            off();
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, FOLLOW_UP_POLL_MS);
+          const off = signals.onInputArrived(taskId, done);
+          signal.addEventListener('abort', done, { once: true });
+        }),
+    };
   }
 
   private async afterAgent(
@@ -143,7 +194,8 @@ export class TaskRunner {
     stop: AbortController,
     log: Logger,
   ): Promise<void> {
-    const stats = { cost_usd: result.costUsd ?? null, turns: result.turns ?? null };
+    // A resumed task adds to what its earlier runs spent.
+    const stats = { cost_usd: sum(task.costUsd ?? undefined, result.costUsd) ?? null, turns: sum(task.turns ?? undefined, result.turns) ?? null };
     if (result.outcome === 'cancelled' || stop.signal.aborted) {
       // Cancelled through the API (the row is already CANCELLED) or the lease was lost: nothing to write.
       await this.deps.store.tasks.update(task.id, ['CANCELLED'], stats);
@@ -156,6 +208,10 @@ export class TaskRunner {
         event: { type: 'task_timed_out', message: 'The task ran past its time limit and was stopped' },
       });
       await this.cleanup(workspace, log);
+      return;
+    }
+    if (result.outcome === 'awaiting_input') {
+      await this.awaitAnswer(task, repo, workspace, result.question ?? '', stats, log);
       return;
     }
     if (result.outcome !== 'success') {
@@ -171,6 +227,28 @@ export class TaskRunner {
       },
     });
     await this.finalize(finalizing, repo, workspace, log);
+  }
+
+  /**
+   * The agent asked the person a question. Its work so far is committed and pushed (so any worker can
+   * resume from the branch), and the task waits without a lease, a worker slot or an agent process.
+   */
+  private async awaitAnswer(task: Task, repo: Repo, workspace: Workspace, question: string, stats: Record<string, unknown>, log: Logger): Promise<void> {
+    await this.deps.workspaces.commitAll(workspace, { message: `Work in progress before a question\n\nbgagent task ${task.id}`, ...AUTHOR });
+    if (await this.deps.workspaces.hasChanges(workspace)) {
+      try {
+        await this.deps.workspaces.push(workspace, { cloneUrl: repo.cloneUrl, auth: await this.deps.gitAuthFor(repo) });
+      } catch (err) {
+        throw new TaskFailure('PUSH_FAILED', `could not save the work in progress on ${task.branchName} before waiting for an answer: ${toError(err).message}`);
+      }
+    }
+    const waiting = await this.transition(task.id, ['RUNNING'], 'AWAITING_INPUT', {
+      patch: { ...stats, question, question_asked_at: this.now(), lease_owner: null, lease_expires_at: null },
+      event: { type: 'input_requested', message: `The agent asks: ${question}`, data: { question } },
+    });
+    this.deps.channel?.awaitingInput?.(waiting, question);
+    this.deps.signals.wake(task.userId);
+    await this.cleanup(workspace, log);
   }
 
   /** Commit what the agent left, push the branch, complete. Safe to run again after a crash. */
@@ -314,6 +392,22 @@ export class TaskRunner {
     timer.unref();
     return timer;
   }
+}
+
+/** How often a running agent looks for follow-ups stored by another process. */
+const FOLLOW_UP_POLL_MS = 1000;
+
+interface AgentRun {
+  prompt: string;
+  resume?: AgentConversation;
+}
+
+function joinInputs(inputs: Array<{ text: string }>): string {
+  return inputs.map((i) => i.text).join('\n\n');
+}
+
+function sum(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
 }
 
 /** The agent's whole environment, built explicitly: no platform credential can leak into it. */

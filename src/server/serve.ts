@@ -123,6 +123,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
       queueMaxAgeMs: config.queueMaxAgeMs,
+      inputTimeoutMs: config.inputTimeoutMs,
       concurrency: config.workerConcurrency,
       maxConcurrentPerUser: config.maxConcurrentPerUser,
       tickMs: opts.tickMs,

@@ -22,7 +22,8 @@ const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
   QUEUED: ['SUBMITTED', 'CANCELLED', 'FAILED'],
   HYDRATING: ['RUNNING', 'FAILED', 'CANCELLED'],
   RUNNING: ['AWAITING_INPUT', 'FINALIZING', 'FAILED', 'CANCELLED', 'TIMED_OUT'],
-  AWAITING_INPUT: ['RUNNING', 'CANCELLED', 'FAILED'],
+  // Answered: back to SUBMITTED, so admission gives it a worker slot within the user's cap like any task.
+  AWAITING_INPUT: ['SUBMITTED', 'RUNNING', 'CANCELLED', 'FAILED'],
   FINALIZING: ['COMPLETED', 'FAILED', 'TIMED_OUT'],
   COMPLETED: [],
   FAILED: [],
@@ -32,10 +33,10 @@ const TRANSITIONS: Record<TaskStatus, readonly TaskStatus[]> = {
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'];
 
-/** Statuses that hold one of the user's concurrency slots. */
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ['HYDRATING', 'RUNNING', 'AWAITING_INPUT', 'FINALIZING'];
-
-/** Statuses in which a worker holds a lease and a process works on the task. */
+/**
+ * Statuses in which a worker holds a lease and a process works on the task; each holds one of the user's
+ * concurrency slots (a task waiting for an answer holds neither).
+ */
 export const LEASED_STATUSES: readonly TaskStatus[] = ['HYDRATING', 'RUNNING', 'FINALIZING'];
 
 export function isTerminal(status: TaskStatus): boolean {

@@ -62,17 +62,28 @@ export async function sendTaskInput(
   const stored = await store.db.kysely.transaction().execute(async (trx) => {
     // The status read and the insert are one step: the runner cannot end the task in between unseen.
     const lock = store.db.dialect === 'postgres' ? sql`for update` : sql``;
-    const row = await sql<{ status: string }>`select status from tasks where id = ${task.id} ${lock}`.execute(trx);
-    const status = row.rows[0]?.status as Task['status'] | undefined;
-    if (!status || isTerminal(status)) return undefined;
+    const row = await sql<{ status: string; question_asked_at: number | null; input_wait_ms: number }>`select status, question_asked_at, input_wait_ms from tasks where id = ${task.id} ${lock}`.execute(trx);
+    const current = row.rows[0];
+    const status = current?.status as Task['status'] | undefined;
+    if (!current || !status || isTerminal(status)) return undefined;
     const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
     await store.inputs.add(trx, { taskId: task.id, kind, text, author });
+    if (kind === 'answer') {
+      // Back to admission: a worker slot within the user's cap, then the agent resumes its conversation.
+      // The time spent waiting does not count against the task's time limit.
+      const waited = Math.max(0, Date.now() - Number(current.question_asked_at ?? Date.now()));
+      await store.tasks.transitionWith(trx, task.id, ['AWAITING_INPUT'], 'SUBMITTED', {
+        patch: { input_wait_ms: Number(current.input_wait_ms) + waited },
+        event: { type: 'input_answered', message: `Answer from ${author}: ${preview(text)}`, data: { author, kind } },
+      });
+      return kind;
+    }
     await trx
       .insertInto('task_events')
       .values({
         task_id: task.id,
-        type: kind === 'answer' ? 'input_answered' : 'input_received',
-        message: `${kind === 'answer' ? 'Answer' : 'Follow-up'} from ${author}: ${preview(text)}`,
+        type: 'input_received',
+        message: `Follow-up from ${author}: ${preview(text)}`,
         data: JSON.stringify({ author, kind }),
         created_at: Date.now(),
       })

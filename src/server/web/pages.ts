@@ -1,4 +1,4 @@
-import { TASK_STATUSES, ACTIVE_STATUSES } from '../../tasks/states.js';
+import { TASK_STATUSES, TERMINAL_STATUSES } from '../../tasks/states.js';
 import type { User } from '../../tasks/task.js';
 import { ASSETS } from './assets.js';
 
@@ -64,7 +64,7 @@ ${opts.error ? `<p class="error" role="alert">${escapeHtml(opts.error)}</p>` : '
 
 const STATUS_FILTERS: Array<[string, string]> = [
   ['', 'any'],
-  [ACTIVE_STATUSES.concat(['SUBMITTED', 'QUEUED']).join(','), 'not finished'],
+  [TASK_STATUSES.filter((st) => !TERMINAL_STATUSES.includes(st)).join(','), 'not finished'],
   ...TASK_STATUSES.map((s): [string, string] => [s, s.replace('_', ' ')]),
 ];
 
