@@ -40,6 +40,8 @@ function describeTask(t: TaskJson): string {
   lines.push(`Linear   ${t.linear_calls} API calls`);
   if (t.error_code) lines.push(`Error    ${t.error_code}: ${t.error_message}`);
   if (t.cancelled_by) lines.push(`Cancelled by ${t.cancelled_by}`);
+  if (t.question) lines.push(`Question ${t.question}`, `         (answer with: bgagent reply ${t.id} "…")`);
+  if (t.parent_task_id) lines.push(`Continues ${t.parent_task_id}`);
   lines.push(`Task     ${t.task_description.split('\n')[0]}`);
   return lines.join('\n');
 }
@@ -157,6 +159,28 @@ export function registerTaskCommands(program: Command): void {
       const task = await follow(client(), id, (e) => process.stdout.write(`${o.json ? JSON.stringify(e) : formatEvent(e)}\n`));
       if (!o.json) process.stdout.write(`\n${describeTask(task)}\n`);
       exitFor(task);
+    });
+
+  program
+    .command('reply <id> [text]')
+    .description(
+      "Send a message to a task's agent: a follow-up it gets at its next turn while it runs, the answer to its " +
+        'question while it waits (it resumes), or, once it has ended, a new task that continues it on the same branch and pull request',
+    )
+    .option('--from-stdin', 'read the message from standard input')
+    .option('--json', 'print JSON')
+    .action(async (id: string, text: string | undefined, o: { fromStdin?: boolean; json?: boolean }) => {
+      if (o.fromStdin && text !== undefined) throw new CliError('give the message as an argument or with --from-stdin, not both');
+      const message = o.fromStdin ? readFileSync(0, 'utf8') : text;
+      if (message === undefined || !message.trim()) throw new CliError('the message is empty: bgagent reply <id> "what to do" (or --from-stdin)');
+      const { data } = await client().request<{ outcome: string; task: TaskJson }>('POST', `/v1/tasks/${encodeURIComponent(id)}/input`, { text: message });
+      if (o.json) return printJson(data);
+      const said = {
+        delivered: `Sent to the agent of ${data.task.id}; it gets the message at its next turn.`,
+        answered: `Answered; ${data.task.id} resumes when a worker is free.`,
+        continued: `${id} had ended; the follow-up continues in the new task ${data.task.id} (bgagent watch ${data.task.id}).`,
+      }[data.outcome];
+      process.stdout.write(`${said ?? data.outcome}\n`);
     });
 
   program

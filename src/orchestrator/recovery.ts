@@ -98,7 +98,7 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
 
   for (const task of await store.tasks.listByStatus(['AWAITING_INPUT'])) {
     if (task.questionAskedAt === null || task.questionAskedAt + opts.inputTimeoutMs >= opts.now) continue;
-    const waited = formatHours(opts.inputTimeoutMs);
+    const waited = formatDuration(opts.inputTimeoutMs);
     try {
       finished.push(await store.tasks.transition(task.id, ['AWAITING_INPUT'], 'FAILED', {
         patch: {
@@ -118,8 +118,8 @@ export async function recoverTasks(store: Store, opts: RecoveryOptions, log: Log
   return { resume, wakeUsers: [...wakeUsers], finished };
 }
 
-function formatHours(ms: number): string {
-  const hours = ms / 3_600_000;
-  if (hours >= 1) return `${Number.isInteger(hours) ? hours : hours.toFixed(1)} h`;
-  return `${Math.max(1, Math.round(ms / 60_000))} min`;
+function formatDuration(ms: number): string {
+  if (ms >= 3_600_000) return `${+(ms / 3_600_000).toFixed(1)} h`;
+  if (ms >= 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
 }

@@ -6,6 +6,7 @@ import { createTask, repoNameSchema, validationMessage } from '../tasks/create-t
 import { isTaskStatus, TASK_STATUSES, type TaskStatus } from '../tasks/states.js';
 import type { Task } from '../tasks/task.js';
 import { cancelTask } from '../orchestrator/cancel.js';
+import { sendTaskInput } from '../tasks/task-input.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { eventJson, taskJson } from './serialize.js';
@@ -36,6 +37,8 @@ const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().regex(/^[0-9A-Z]{26}$/, 'cursor must be a task id from next_cursor').optional(),
 });
+
+const inputBody = z.strictObject({ text: z.string() });
 
 const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
@@ -100,6 +103,14 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
       next_after: events.length ? events[events.length - 1]!.id : q.after,
       status: (await store.tasks.get(task.id))!.status,
     };
+  });
+
+  // A follow-up for the running agent, the answer to its question, or (after the end) a continuation.
+  app.post<{ Params: { id: string } }>('/tasks/:id/input', { bodyLimit: 64 * 1024 }, async (req, reply) => {
+    await visibleTask(req);
+    const body = parse(inputBody, req.body ?? {});
+    const { kind, task } = await sendTaskInput({ store, signals, onTaskCreated: (t) => signals.wake(t.userId) }, req.params.id, { text: body.text, author: req.user.name });
+    return reply.status(kind === 'continued' ? 201 : 200).send({ outcome: kind, task: taskJson(task) });
   });
 
   app.delete<{ Params: { id: string } }>('/tasks/:id', async (req) => {

@@ -1,0 +1,150 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_TOOL_NAMES } from '../../src/agent/task-tools.js';
+import { startScriptedModel, type ScriptedModel, type ScriptTurn } from '../support/anthropic/scripted-server.js';
+import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
+import { createBareRemote } from '../support/git-repos.js';
+import { startTestServer, waitFor, type TestServer } from '../support/server.js';
+
+const exec = promisify(execFile);
+const PUSH_TOKEN = 'test-gh-token-input-e2e';
+
+/** Follow-ups, questions and continuations through the real server, Claude Code and the GitHub emulator. */
+describe('talking to a task’s agent', () => {
+  let github: GitHubEmulator;
+  let model: ScriptedModel | undefined;
+  let server: TestServer | undefined;
+
+  beforeAll(async () => {
+    process.env.BGAGENT_E2E_INPUT_GITHUB_TOKEN = PUSH_TOKEN;
+    process.env.BGAGENT_E2E_INPUT_MODEL_KEY = 'sk-ant-test-input-key';
+    process.env.CLAUDE_CODE_MAX_RETRIES = '0';
+    process.env.DISABLE_TELEMETRY = '1';
+    process.env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = '1';
+    github = await startGitHubEmulator({ tokens: { [PUSH_TOKEN]: { login: 'bgagent-bot', repos: { 'acme/ui': 'push' } } } });
+    await github.createRepo('acme', 'ui', { files: { 'README.md': '# ui\n' } });
+    return async () => {
+      await github.close();
+    };
+  });
+  afterEach(async () => {
+    await server?.destroy();
+    await model?.close();
+    server = undefined;
+    model = undefined;
+  });
+
+  async function start(script: ScriptTurn[], env: Record<string, string> = {}): Promise<TestServer> {
+    model = await startScriptedModel(script);
+    server = await startTestServer({
+      dialect: 'sqlite',
+      env: {
+        GITHUB_API_URL: github.url,
+        GITHUB_TOKEN: 'env:BGAGENT_E2E_INPUT_GITHUB_TOKEN',
+        ANTHROPIC_API_KEY: 'env:BGAGENT_E2E_INPUT_MODEL_KEY',
+        ANTHROPIC_BASE_URL: model.url,
+        ...env,
+      },
+    });
+    expect((await server.api('POST', '/v1/repos', { body: { name: 'acme/ui', clone_url: github.gitUrl('acme', 'ui'), agent: 'claude' } })).status).toBe(201);
+    return server;
+  }
+
+  const statusOf = async (s: TestServer, id: string, wanted: string[], what: string) =>
+    waitFor(async () => {
+      const { body } = await s.api('GET', `/v1/tasks/${id}`);
+      return wanted.includes(body.task.status) ? body.task : undefined;
+    }, 60_000, what);
+
+  const fileOnBranch = async (branch: string, file: string) =>
+    (await exec('git', ['--git-dir', github.state.repos['acme/ui']!.path, 'show', `${branch}:${file}`])).stdout;
+
+  const eventTypes = async (s: TestServer, id: string): Promise<string[]> => (await s.api('GET', `/v1/tasks/${id}/events`)).body.events.map((e: { type: string }) => e.type);
+
+  it('asks a question, waits without an agent, resumes with the answer, and a later follow-up continues on the same pull request', async () => {
+    const s = await start([
+      { toolUse: { name: 'Bash', input: { command: 'echo draft > notes.txt', description: 'draft' } } },
+      { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: 'Should the button be green or blue?' } } },
+      { finish: 'I asked which colour; waiting for the answer.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo green > color.txt', description: 'colour' } } },
+      { finish: 'Made the button green.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo footer > footer.txt', description: 'footer' } } },
+      { finish: 'Added the footer.' },
+    ]);
+    const created = await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Restyle the button', max_turns: 20 } });
+    const id: string = created.body.task.id;
+
+    const waiting = await statusOf(s, id, ['AWAITING_INPUT', 'FAILED', 'COMPLETED'], 'the question');
+    expect(waiting).toMatchObject({ status: 'AWAITING_INPUT', question: 'Should the button be green or blue?' });
+    // The work so far is on the remote branch, so any worker can resume; no pull request yet.
+    expect(await fileOnBranch(waiting.branch_name, 'notes.txt')).toBe('draft\n');
+    expect(github.state.pulls).toHaveLength(0);
+    expect(s.orchestrator.runningCount).toBe(0);
+
+    const answered = await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'Green, please' } });
+    expect(answered.status).toBe(200);
+    expect(answered.body.outcome).toBe('answered');
+
+    const done = await statusOf(s, id, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the resumed task to end');
+    expect(done).toMatchObject({ status: 'COMPLETED', outcome: 'pr_opened', summary: 'Made the button green.', question: null });
+    expect(await fileOnBranch(done.branch_name, 'color.txt')).toBe('green\n');
+    expect(github.state.pulls).toHaveLength(1);
+    // The resumed agent had its earlier conversation: the question it asked, then the answer.
+    const resumedRequest = JSON.stringify(model!.conversationRequests()[3]!.body);
+    expect(resumedRequest).toContain('Should the button be green or blue?');
+    expect(resumedRequest).toContain('Green, please');
+    expect(await eventTypes(s, id)).toEqual(expect.arrayContaining(['input_requested', 'input_answered', 'pr_created', 'task_completed']));
+
+    // After the end: a continuation on the same branch and pull request, resuming the same conversation.
+    const followUp = await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'Also add a footer' } });
+    expect(followUp.status).toBe(201);
+    expect(followUp.body).toMatchObject({ outcome: 'continued', task: { parent_task_id: id, branch_name: done.branch_name } });
+    const next = await statusOf(s, followUp.body.task.id, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the continuation to end');
+    expect(next).toMatchObject({ status: 'COMPLETED', pr_number: done.pr_number, summary: 'Added the footer.' });
+    expect(github.state.pulls).toHaveLength(1);
+    expect(await fileOnBranch(done.branch_name, 'footer.txt')).toBe('footer\n');
+    expect(await fileOnBranch(done.branch_name, 'color.txt')).toBe('green\n');
+    expect(JSON.stringify(model!.conversationRequests()[5]!.body)).toContain('Made the button green.');
+    expect(await eventTypes(s, id)).toContain('task_continued');
+  });
+
+  it('fails a question nobody answers in time with what to do; cancelling a waiting task ends it', async () => {
+    const ask = (q: string): ScriptTurn[] => [
+      { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: q } } },
+      { finish: 'Waiting.' },
+    ];
+    const s = await start([...ask('Which file?'), ...ask('Which colour?')], { BGAGENT_INPUT_TIMEOUT_SECONDS: '2' });
+    const first = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Tidy up' } })).body.task.id;
+    await statusOf(s, first, ['AWAITING_INPUT'], 'the first question');
+    const timedOut = await statusOf(s, first, ['FAILED'], 'the question to time out');
+    expect(timedOut).toMatchObject({ error_code: 'INPUT_TIMED_OUT' });
+    expect(timedOut.error_message).toMatch(/nobody answered the agent's question within 2 s; reply to go on/);
+
+    const second = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Recolour' } })).body.task.id;
+    await statusOf(s, second, ['AWAITING_INPUT'], 'the second question');
+    const cancelled = await s.api('DELETE', `/v1/tasks/${second}`);
+    expect(cancelled.body.task).toMatchObject({ status: 'CANCELLED', cancelled_by: 'admin' });
+  });
+
+  it('refuses bad input and a follow-up for an agent that cannot take one, and changes nothing', async () => {
+    const s = await start([]);
+    const remote = createBareRemote();
+    await s.api('POST', '/v1/repos', { body: { name: 'acme/cmd', clone_url: remote.url, agent: 'command', agent_settings: { command: 'sleep 30' } } });
+    const task = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/cmd', task: 'Wait' } })).body.task;
+    await statusOf(s, task.id, ['RUNNING'], 'the command to run');
+
+    const refused = await s.api('POST', `/v1/tasks/${task.id}/input`, { body: { text: 'and also this' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/runs the "command" agent, which cannot take follow-ups/);
+    const empty = await s.api('POST', `/v1/tasks/${task.id}/input`, { body: { text: '   ' } });
+    expect(empty.status).toBe(400);
+    const extra = await s.api('POST', `/v1/tasks/${task.id}/input`, { body: { text: 'x', author: 'someone else' } });
+    expect(extra.status).toBe(400);
+    const unknown = await s.api('POST', '/v1/tasks/01JUNKNOWNTASK0000000000000/input', { body: { text: 'hello' } });
+    expect(unknown.status).toBe(404);
+    expect(await eventTypes(s, task.id)).not.toContain('input_received');
+    expect(await s.store.inputs.pending(task.id)).toEqual([]);
+    await s.api('DELETE', `/v1/tasks/${task.id}`);
+  });
+});
