@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScriptedModel, type ScriptedModel } from '../support/anthropic/scripted-server.js';
 import { agentSessionCreated } from '../support/linear/agent-session-webhooks.js';
+import { TASK_TOOL_NAMES } from '../../src/agent/task-tools.js';
 import { line, PUBLIC_URL, startSessionRig, type SessionRig } from './sessions.support.js';
 
 const MODEL_KEY = 'sk-ant-test-sessions-key';
@@ -71,6 +72,41 @@ describe('a delegated issue shows its task as a live Linear agent session', () =
     expect(rig.emu.calls.every((c) => c.status === 200)).toBe(true);
     expect((await rig.task(task.id)).linear_calls).toBe(rig.emu.calls.length);
   }, 60_000);
+
+  it("the agent's question is an elicitation; the reply resumes the task; a follow-up after the end continues on the same pull request", async () => {
+    process.env.BGAGENT_SESSIONS_MODEL_KEY = MODEL_KEY;
+    model = await startScriptedModel([
+      { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: 'Left or right aligned?' } } },
+      { finish: 'Asked about the alignment.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo left > ALIGN.md', description: 'align' } } },
+      { finish: 'Aligned the button to the left.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo blue > COLOR.md', description: 'colour' } } },
+      { finish: 'Made it blue as well.' },
+    ]);
+    rig = await startSessionRig({
+      env: { ANTHROPIC_API_KEY: 'env:BGAGENT_SESSIONS_MODEL_KEY', ANTHROPIC_BASE_URL: model.url, CLAUDE_CODE_MAX_RETRIES: '0', DISABLE_TELEMETRY: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+    });
+    await rig.server.api('POST', '/v1/repos', { body: { name: 'acme/demo', clone_url: rig.github.gitUrl('acme', 'demo'), agent: 'claude' } });
+    const { session, deliveryId } = await rig.delegate({ projectId: rig.githubProject.id });
+    const taskId: string = JSON.parse((await rig.processed(deliveryId)).result!).taskId;
+
+    const question = await rig.activity(session, 'elicitation');
+    expect(question.content.body).toBe('Left or right aligned?');
+    expect((await rig.task(taskId)).status).toBe('AWAITING_INPUT');
+
+    const answer = await rig.prompt(session, 'Left, please');
+    expect(answer.outcome).toMatchObject({ outcome: 'forwarded', taskId, kind: 'answered' });
+    const done = await rig.ended(taskId);
+    expect(done).toMatchObject({ status: 'COMPLETED', outcome: 'pr_opened', summary: 'Aligned the button to the left.' });
+    await rig.activity(session, 'response');
+
+    const followUp = await rig.prompt(session, 'Make it blue too');
+    expect(followUp.outcome).toMatchObject({ outcome: 'forwarded', kind: 'continued' });
+    const next = await rig.ended(followUp.outcome.taskId);
+    expect(next).toMatchObject({ status: 'COMPLETED', pr_number: done.pr_number, summary: 'Made it blue as well.' });
+    expect(rig.github.state.pulls).toHaveLength(1);
+    expect((await rig.activity(session, 'response', 2)).content.body).toContain('Made it blue as well.');
+  }, 90_000);
 
   it('a redelivered created makes no second task and no second thought', async () => {
     rig = await startSessionRig();
