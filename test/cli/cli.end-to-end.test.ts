@@ -89,9 +89,30 @@ describe('the bgagent CLI against a running server', () => {
     expect(JSON.parse((await runCli(['status', id, '--json'], env)).stdout).task.status).toBe('CANCELLED');
   });
 
+  it('replies to a task: refused for an agent that takes no input, a continuation once the task has ended', async () => {
+    await runCli(['repo', 'add', 'quiet', '--url', createBareRemote().url, '--agent-command', 'sleep 30'], env);
+    const running = (await runCli(['submit', '--repo', 'quiet', '--task', 'Quiet'], env)).stdout.trim();
+    const refused = await runCli(['reply', running, 'and also'], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('cannot take follow-ups or answers');
+    expect((await runCli(['reply', running], env)).stderr).toContain('the message is empty');
+    await runCli(['cancel', running], env);
+
+    // A claude task with no model key configured fails at once; a reply then continues it in a new task.
+    await runCli(['repo', 'add', 'talk', '--url', createBareRemote().url, '--agent', 'claude'], env);
+    const failed = JSON.parse((await runCli(['submit', '--repo', 'talk', '--task', 'Talk', '--wait', '--json'], env)).stdout).task;
+    expect(failed.status).toBe('FAILED');
+    const reply = await runCli(['reply', failed.id, '--from-stdin', '--json'], env, 'Try once more, please\n');
+    const out = JSON.parse(reply.stdout);
+    expect(out).toMatchObject({ outcome: 'continued', task: { parent_task_id: failed.id, branch_name: failed.branch_name } });
+    expect(out.task.task_description).toContain('Try once more, please');
+    const text = await runCli(['reply', out.task.id, 'And again'], env);
+    expect(text.stdout).toMatch(/had ended; the follow-up continues in the new task|Sent to the agent/);
+  });
+
   it('explains itself with --help', async () => {
     const help = await runCli(['--help'], env);
-    for (const cmd of ['serve', 'repo', 'submit', 'list', 'status', 'events', 'watch', 'cancel', 'token']) expect(help.stdout).toContain(cmd);
+    for (const cmd of ['serve', 'repo', 'submit', 'list', 'status', 'events', 'watch', 'reply', 'cancel', 'token']) expect(help.stdout).toContain(cmd);
     expect((await runCli(['submit', '--help'], env)).stdout).toContain('--idempotency-key');
   });
 });
