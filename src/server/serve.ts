@@ -53,9 +53,9 @@ export interface RunningServer {
 
 /**
  * What `bgagent serve` runs in one process, by role: `all` (the default, and the only role on SQLite) runs
- * the HTTP API and the worker; `api` only the HTTP API (tasks are persisted and workers woken through the
- * queue); `worker` the orchestrator and the Linear delivery worker, with only /healthz, /readyz and /metrics
- * over HTTP.
+ * the HTTP API and the worker; `api` the HTTP API and the Linear webhooks it accepts (tasks are persisted
+ * and workers woken through the queue); `worker` the orchestrator and the Linear delivery worker, with only
+ * /healthz, /readyz and /metrics over HTTP.
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const { config, logger } = opts;
@@ -170,10 +170,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       extraPublicRoutes: (app) => linearOAuthCallbackRoutes(app, oauthRoutes),
       channel: taskChannel,
     }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning });
-    if (runsWorker) {
-      await orchestrator.start();
-      linearDeliveries.start();
-    }
+    if (runsWorker) await orchestrator.start();
+    // Every role processes stored Linear webhooks: the process that accepted one starts on it at once (the
+    // first sign of life on the issue), and leased claims keep two processes off the same delivery.
+    linearDeliveries.start();
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, role: config.role, queue: queue.kind, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
     return {
