@@ -1,6 +1,8 @@
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
+import type { Insertable } from 'kysely';
 import type { Store } from '../store/index.js';
+import type { TasksTable } from '../store/schema.js';
 import { ApiError } from './errors.js';
 import { taskBranchName } from './branch.js';
 import { CHANNEL_SOURCES, type Task, type User } from './task.js';
@@ -78,39 +80,20 @@ export async function createTask(
   const source = input.channel_source ?? 'api';
   try {
     const task = await deps.store.tasks.insert(
-      {
+      newTaskRow({
         id,
-        user_id: user.id,
+        userId: user.id,
         repo: repo.name,
-        task_description: input.task,
-        issue_ref: input.issue === undefined ? null : String(input.issue),
-        status: 'SUBMITTED',
-        branch_name: taskBranchName(id, input.task),
-        pr_url: null,
-        pr_number: null,
-        max_turns: input.max_turns ?? null,
-        max_budget_usd: input.max_budget_usd ?? null,
-        idempotency_key: key ?? null,
-        channel_source: source,
-        channel_metadata: JSON.stringify(input.channel_metadata ?? {}),
-        error_code: null,
-        error_message: null,
-        outcome: null,
-        summary: null,
-        cost_usd: null,
-        turns: null,
-        linear_calls: 0,
-        attempt: 0,
-        lease_owner: null,
-        lease_expires_at: null,
-        cancelled_by: null,
-        created_at: now,
-        queued_at: null,
-        started_at: null,
-        heartbeat_at: null,
-        finished_at: null,
-        updated_at: now,
-      },
+        taskDescription: input.task,
+        issueRef: input.issue === undefined ? null : String(input.issue),
+        branchName: taskBranchName(id, input.task),
+        maxTurns: input.max_turns ?? null,
+        maxBudgetUsd: input.max_budget_usd ?? null,
+        idempotencyKey: key ?? null,
+        channelSource: source,
+        channelMetadata: input.channel_metadata ?? {},
+        now,
+      }),
       { type: 'task_created', message: `Task created by ${user.name} via ${source} for ${repo.name}`, data: { repo: repo.name, source } },
     );
     deps.onCreated?.(task);
@@ -131,4 +114,56 @@ async function replayOf(store: Store, user: User, key: string): Promise<Task | u
     throw new ApiError('DUPLICATE_TASK', 'this Idempotency-Key was already used by another user');
   }
   return existing;
+}
+
+/** A new task's row: SUBMITTED, with nothing run, spent or decided yet. */
+export function newTaskRow(t: {
+  id: string;
+  userId: string;
+  repo: string;
+  taskDescription: string;
+  issueRef: string | null;
+  branchName: string;
+  maxTurns: number | null;
+  maxBudgetUsd: number | null;
+  idempotencyKey: string | null;
+  channelSource: string;
+  channelMetadata: Record<string, unknown>;
+  now: number;
+  parentTaskId?: string;
+}): Insertable<TasksTable> {
+  return {
+    id: t.id,
+    user_id: t.userId,
+    repo: t.repo,
+    task_description: t.taskDescription,
+    issue_ref: t.issueRef,
+    status: 'SUBMITTED',
+    branch_name: t.branchName,
+    pr_url: null,
+    pr_number: null,
+    max_turns: t.maxTurns,
+    max_budget_usd: t.maxBudgetUsd,
+    idempotency_key: t.idempotencyKey,
+    channel_source: t.channelSource,
+    channel_metadata: JSON.stringify(t.channelMetadata),
+    error_code: null,
+    error_message: null,
+    outcome: null,
+    summary: null,
+    cost_usd: null,
+    turns: null,
+    linear_calls: 0,
+    attempt: 0,
+    lease_owner: null,
+    lease_expires_at: null,
+    cancelled_by: null,
+    created_at: t.now,
+    queued_at: null,
+    started_at: null,
+    heartbeat_at: null,
+    finished_at: null,
+    updated_at: t.now,
+    parent_task_id: t.parentTaskId ?? null,
+  };
 }

@@ -5,7 +5,7 @@ import type { Store } from '../store/index.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
 import { harnessTakesInput } from '../agent/harnesses.js';
 import { ApiError } from './errors.js';
-import { validationMessage } from './create-task.js';
+import { newTaskRow, validationMessage } from './create-task.js';
 import { isTerminal } from './states.js';
 import type { Task } from './task.js';
 
@@ -112,40 +112,21 @@ export async function continueTask(deps: TaskInputDeps, parent: Task, text: stri
   const id = nextId(now);
   const firstLine = parent.taskDescription.split('\n')[0]!.slice(0, 120);
   const task = await deps.store.tasks.insert(
-    {
+    newTaskRow({
       id,
-      user_id: parent.userId,
+      userId: parent.userId,
       repo: parent.repo,
-      task_description: `${text}\n\n(Follow-up to task ${parent.id}: ${firstLine})`,
-      issue_ref: parent.issueRef,
-      status: 'SUBMITTED',
-      branch_name: parent.branchName,
-      pr_url: null,
-      pr_number: null,
-      max_turns: parent.maxTurns,
-      max_budget_usd: parent.maxBudgetUsd,
-      idempotency_key: null,
-      channel_source: parent.channelSource,
-      channel_metadata: JSON.stringify(parent.channelMetadata),
-      error_code: null,
-      error_message: null,
-      outcome: null,
-      summary: null,
-      cost_usd: null,
-      turns: null,
-      linear_calls: 0,
-      attempt: 0,
-      lease_owner: null,
-      lease_expires_at: null,
-      cancelled_by: null,
-      created_at: now,
-      queued_at: null,
-      started_at: null,
-      heartbeat_at: null,
-      finished_at: null,
-      updated_at: now,
-      parent_task_id: parent.id,
-    },
+      taskDescription: `${text}\n\n(Follow-up to task ${parent.id}: ${firstLine})`,
+      issueRef: parent.issueRef,
+      branchName: parent.branchName,
+      maxTurns: parent.maxTurns,
+      maxBudgetUsd: parent.maxBudgetUsd,
+      idempotencyKey: null,
+      channelSource: parent.channelSource,
+      channelMetadata: parent.channelMetadata,
+      now,
+      parentTaskId: parent.id,
+    }),
     {
       type: 'task_created',
       message: `Continuation of task ${parent.id} by ${author}: ${preview(text)}`,

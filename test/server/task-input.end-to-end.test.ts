@@ -80,7 +80,8 @@ describe('talking to a task’s agent', () => {
     // The work so far is on the remote branch, so any worker can resume; no pull request yet.
     expect(await fileOnBranch(waiting.branch_name, 'notes.txt')).toBe('draft\n');
     expect(github.state.pulls).toHaveLength(0);
-    expect(s.orchestrator.runningCount).toBe(0);
+    // The run ends right after the status changes: no agent process or worker slot is held while it waits.
+    await waitFor(() => (s.orchestrator.runningCount === 0 ? true : undefined), 10_000, 'the worker slot to be freed');
 
     const answered = await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'Green, please' } });
     expect(answered.status).toBe(200);

@@ -4,6 +4,7 @@ import { monotonicFactory } from 'ulid';
 const ulid = monotonicFactory();
 import { storeTargets, type TestStore } from '../support/databases.js';
 import { TransitionConflictError } from '../../src/tasks/errors.js';
+import { newTaskRow } from '../../src/tasks/create-task.js';
 
 for (const target of storeTargets) {
   describe.skipIf(target.skipReason)(`store on ${target.name}`, () => {
@@ -19,39 +20,20 @@ for (const target of storeTargets) {
       const id = ulid();
       const now = Date.now();
       return store.tasks.insert(
-        {
+        newTaskRow({
           id,
-          user_id: userId,
+          userId,
           repo: 'demo',
-          task_description: 'Add a README',
-          issue_ref: null,
-          status: 'SUBMITTED',
-          branch_name: `bgagent/${id}/add-a-readme`,
-          pr_url: null,
-          pr_number: null,
-          max_turns: 10,
-          max_budget_usd: 2.5,
-          idempotency_key: extra.idempotencyKey ?? null,
-          channel_source: 'api',
-          channel_metadata: JSON.stringify({ source: 'test' }),
-          error_code: null,
-          error_message: null,
-          outcome: null,
-          summary: null,
-          cost_usd: null,
-          turns: null,
-          linear_calls: 0,
-          attempt: 0,
-          lease_owner: null,
-          lease_expires_at: null,
-          cancelled_by: null,
-          created_at: now,
-          queued_at: null,
-          started_at: null,
-          heartbeat_at: null,
-          finished_at: null,
-          updated_at: now,
-        },
+          taskDescription: 'Add a README',
+          issueRef: null,
+          branchName: `bgagent/${id}/add-a-readme`,
+          maxTurns: 10,
+          maxBudgetUsd: 2.5,
+          idempotencyKey: extra.idempotencyKey ?? null,
+          channelSource: 'api',
+          channelMetadata: { source: 'test' },
+          now,
+        }),
         { type: 'task_created', message: 'created' },
       );
     }
