@@ -1,6 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import type { Db } from './connection.js';
-import type { Database } from './schema.js';
+import type { Database, TaskInputsTable } from './schema.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -76,15 +76,7 @@ export class TaskInputStore {
   }
 }
 
-function inputFromRow(r: {
-  id: number;
-  task_id: string;
-  kind: string;
-  text: string;
-  author: string;
-  created_at: number;
-  delivered_at: number | null;
-}): TaskInput {
+function inputFromRow(r: Selectable<TaskInputsTable>): TaskInput {
   return {
     id: Number(r.id),
     taskId: r.task_id,
