@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { Logger as GraphileLogger, makeWorkerUtils, run, runMigrations, type LogLevel, type Runner, type WorkerUtils } from 'graphile-worker';
 import type { Logger } from '../log.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
@@ -11,7 +12,7 @@ export interface GraphileWorkQueueOptions {
   /** Process-local wake-ups (a slot freed here) are delivered to this worker too, without a round trip. */
   signals: TaskSignals;
   logger: Logger;
-  /** graphile-worker's own pool: wake jobs are tiny, a few connections are plenty. */
+  /** The queue's pool (runner, LISTEN and wake jobs): wake jobs are tiny, a few connections are plenty. */
   maxPoolSize?: number;
 }
 
@@ -27,6 +28,7 @@ export class GraphileWorkQueue implements WorkQueue {
   private offLocal: (() => void) | undefined;
   private readonly offForward: () => void;
   private closed = false;
+  private pool: pg.Pool | undefined;
 
   constructor(private readonly opts: GraphileWorkQueueOptions) {
     // Wake-ups raised in this process (a task created or cancelled here, a slot freed here) concern every
@@ -38,7 +40,7 @@ export class GraphileWorkQueue implements WorkQueue {
 
   async notify(userId: string): Promise<void> {
     if (this.closed) return;
-    this.utils ??= makeWorkerUtils({ connectionString: this.opts.connectionString, logger: graphileLogger(this.opts.logger), maxPoolSize: this.opts.maxPoolSize ?? 2 });
+    this.utils ??= makeWorkerUtils({ pgPool: this.sharedPool(), logger: graphileLogger(this.opts.logger) });
     const utils = await this.utils;
     await utils.addJob(WAKE_TASK, { userId }, { jobKey: `wake:${userId}`, maxAttempts: 1 });
   }
@@ -46,10 +48,9 @@ export class GraphileWorkQueue implements WorkQueue {
   async start(onWake: (userId: string) => void): Promise<void> {
     this.offLocal = this.opts.signals.onWake(onWake);
     this.runner = await run({
-      connectionString: this.opts.connectionString,
+      pgPool: this.sharedPool(),
       logger: graphileLogger(this.opts.logger),
       concurrency: 1,
-      maxPoolSize: this.opts.maxPoolSize ?? 2,
       noHandleSignals: true,
       pollInterval: 1000,
       taskList: {
@@ -76,12 +77,34 @@ export class GraphileWorkQueue implements WorkQueue {
     const utils = this.utils;
     this.utils = undefined;
     await (await utils)?.release();
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.end();
+  }
+
+  /**
+   * One pool of ours for graphile-worker's runner and utilities: closing waits until its connections are
+   * gone (graphile-worker's own pools end in the background after their error handlers are removed, so a
+   * connection dropped meanwhile would crash the process), and an error on an idle connection is logged.
+   */
+  private sharedPool(): pg.Pool {
+    if (!this.pool) {
+      this.pool = new pg.Pool({ connectionString: this.opts.connectionString, max: this.opts.maxPoolSize ?? 4 });
+      this.pool.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'a work-queue database connection failed; it is replaced on next use'));
+    }
+    return this.pool;
   }
 }
 
 /** Installs or upgrades graphile-worker's own schema (`graphile_worker`). Idempotent. */
 export async function migrateGraphileWorker(connectionString: string, logger: Logger): Promise<void> {
-  await runMigrations({ connectionString, logger: graphileLogger(logger), maxPoolSize: 1 });
+  const pool = new pg.Pool({ connectionString, max: 1 });
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'a work-queue migration connection failed'));
+  try {
+    await runMigrations({ pgPool: pool, logger: graphileLogger(logger) });
+  } finally {
+    await pool.end();
+  }
 }
 
 function graphileLogger(logger: Logger): GraphileLogger {
