@@ -89,8 +89,7 @@ export class GraphileWorkQueue implements WorkQueue {
    */
   private sharedPool(): pg.Pool {
     if (!this.pool) {
-      this.pool = new pg.Pool({ connectionString: this.opts.connectionString, max: this.opts.maxPoolSize ?? 4 });
-      this.pool.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'a work-queue database connection failed; it is replaced on next use'));
+      this.pool = queuePool(this.opts.connectionString, this.opts.maxPoolSize ?? 4, this.opts.logger);
     }
     return this.pool;
   }
@@ -98,13 +97,21 @@ export class GraphileWorkQueue implements WorkQueue {
 
 /** Installs or upgrades graphile-worker's own schema (`graphile_worker`). Idempotent. */
 export async function migrateGraphileWorker(connectionString: string, logger: Logger): Promise<void> {
-  const pool = new pg.Pool({ connectionString, max: 1 });
-  pool.on('error', (err) => logger.warn({ err: err.message }, 'a work-queue migration connection failed'));
+  const pool = queuePool(connectionString, 1, logger);
   try {
     await runMigrations({ pgPool: pool, logger: graphileLogger(logger) });
   } finally {
     await pool.end();
   }
+}
+
+/** A pool whose idle and checked-out connections have error handlers: a dropped connection is logged, never a crash. */
+function queuePool(connectionString: string, max: number, logger: Logger): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  const onError = (err: Error): void => logger.warn({ err: err.message }, 'a work-queue database connection failed; it is replaced on next use');
+  pool.on('error', onError);
+  pool.on('connect', (client) => client.on('error', onError));
+  return pool;
 }
 
 function graphileLogger(logger: Logger): GraphileLogger {
