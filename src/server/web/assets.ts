@@ -159,7 +159,7 @@ const js = `(function () {
         fact('Branch', task.branch_name), fact('Cost', task.cost_usd === null ? null : money(task.cost_usd)),
         fact('Turns', task.turns === null ? null : task.turns + (task.max_turns ? ' / ' + task.max_turns : '')),
         fact('Outcome', task.outcome), fact('Error', task.error_code && task.error_code + ': ' + (task.error_message || '')),
-        fact('Cancelled by', task.cancelled_by)
+        fact('Cancelled by', task.cancelled_by), fact('Question', task.question), fact('Continues', task.parent_task_id)
       ].forEach(function (f) { if (f) facts.appendChild(f); });
       var links = $('task-links');
       links.textContent = '';
