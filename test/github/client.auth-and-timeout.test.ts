@@ -5,8 +5,8 @@ import { createGitHubClient, personalAccessTokenAuth } from '../../src/github/cl
 import { GitHubApiError } from '../../src/github/errors.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
 
-const GOOD = 'ghp_rotatedTokenValue0000000000000000000';
-const STALE = 'ghp_staleTokenValue000000000000000000000';
+const GOOD = 'fake-ghp-rotatedTokenValue0000000000000000000';
+const STALE = 'fake-ghp-staleTokenValue000000000000000000000';
 
 let gh: GitHubEmulator;
 let silent: Server;

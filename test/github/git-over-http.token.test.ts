@@ -9,8 +9,8 @@ import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emul
 // git must run asynchronously: the emulator serves it from this very process.
 const run = promisify(execFile);
 
-const PUSH_TOKEN = 'ghp_gitPushToken000000000000000000000000';
-const READ_TOKEN = 'ghp_gitReadToken000000000000000000000000';
+const PUSH_TOKEN = 'fake-ghp-gitPushToken000000000000000000000000';
+const READ_TOKEN = 'fake-ghp-gitReadToken000000000000000000000000';
 
 let gh: GitHubEmulator;
 let home: string;

@@ -3,9 +3,9 @@ import { createGitHubClient, personalAccessTokenAuth } from '../../src/github/cl
 import { GitHubPreflightError, preflightRepo } from '../../src/github/preflight.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
 
-const PUSH_TOKEN = 'ghp_pushTokenValue0000000000000000000000';
-const READ_TOKEN = 'ghp_readTokenValue0000000000000000000000';
-const UNKNOWN_TOKEN = 'ghp_unknownTokenValue000000000000000000';
+const PUSH_TOKEN = 'fake-ghp-pushTokenValue0000000000000000000000';
+const READ_TOKEN = 'fake-ghp-readTokenValue0000000000000000000000';
+const UNKNOWN_TOKEN = 'fake-ghp-unknownTokenValue000000000000000000';
 
 let gh: GitHubEmulator;
 

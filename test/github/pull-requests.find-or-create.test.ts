@@ -10,7 +10,7 @@ import { commentOnPullRequest, findOrCreatePullRequest } from '../../src/github/
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
 
 const run = promisify(execFile);
-const TOKEN = 'ghp_prTokenValue000000000000000000000000';
+const TOKEN = 'fake-ghp-prTokenValue000000000000000000000000';
 const GIT_ENV = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
 
 let gh: GitHubEmulator;

@@ -5,7 +5,7 @@ import { WorkspaceManager, type Workspace } from '../../src/workspace/index.js';
 import { startGitHttpServer, type GitHttpServer } from '../support/git-http-server.js';
 import { createRemoteFixture, git, type RemoteFixture } from './remote-fixture.js';
 
-const TOKEN = 'ghp_secretPushToken1234567890abcdefABCDEF';
+const TOKEN = 'fake-ghp-secretPushToken1234567890abcdefABCDEF';
 
 let fx: RemoteFixture;
 let server: GitHttpServer;
@@ -68,7 +68,7 @@ describe('WorkspaceManager over HTTP with a token', () => {
     expect(without).toBeInstanceOf(Error);
     expect((without as Error).message).toMatch(/git push .* failed .*(Authentication failed|could not read Username|terminal prompts disabled)/s);
 
-    const wrongToken = 'ghp_wrongTokenThatMustNotLeak000000000000';
+    const wrongToken = 'fake-ghp-wrongTokenThatMustNotLeak000000000000';
     const wrong = await manager.push(ws, { cloneUrl, auth: { token: wrongToken, username: 'bot' } }).catch((e: Error) => e);
     expect((wrong as Error).message).toMatch(/git push .* failed/);
     expect((wrong as Error).message).not.toContain(wrongToken);
