@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCredentialResolver, LocalVault } from '../../src/credentials/index.js';
 import { loadConfig } from '../../src/config/config.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { getViewer } from '../../src/linear/api.js';
 import { LinearClients } from '../../src/linear/clients.js';
 import { LinearWorkspaceUnavailableError } from '../../src/linear/errors.js';
@@ -39,7 +39,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
      * its own connection pool. SQLite allows one bgagent process (the serve lock), and better-sqlite3 blocks the
      * event loop while it waits for a lock, so there the "other process" shares the server's connection.
      */
-    async function anotherProcess(): Promise<LinearClients> {
+    async function anotherProcess(opts: { vault?: OAuthTokenVault; logger?: Logger } = {}): Promise<LinearClients> {
       const config = loadConfig({ BGAGENT_DATA_DIR: rig.server.dataDir, ...(rig.server.databaseUrl ? { BGAGENT_DATABASE_URL: rig.server.databaseUrl } : {}) });
       let store: Store = rig.server.store;
       if (config.databaseUrl) {
@@ -54,10 +54,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         linear: store.linear,
         oauth: {
           store: store.linearOAuth,
-          vault: tokenVault(),
+          vault: opts.vault ?? tokenVault(),
           endpoint: new OAuthTokenEndpoint({ tokenUrl: rig.emu.tokenUrl, client: { clientId: rig.app.clientId, clientSecret: async () => rig.app.clientSecret } }),
         },
-        logger: silentLogger,
+        logger: opts.logger ?? silentLogger,
       });
     }
 
@@ -137,6 +137,52 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(refreshes().length).toBe(refreshesBefore + 1);
       }
       expect(rig.emu.oauth.calls.some((c) => c.error === 'invalid_grant')).toBe(false);
+    });
+
+    it('a refresh the token endpoint fails (HTTP 503) keeps the still-valid token and does not try again at every call', async () => {
+      const clients = await anotherProcess();
+      // Two minutes left: inside the refresh margin, still accepted by Linear.
+      await tokenVault().write(workspaceId, { ...(await stored()), expiresAt: Date.now() + 2 * 60 * 1000 });
+      const before = await stored();
+      rig.emu.oauth.failNextToken(503);
+      const refreshesBefore = refreshes().length;
+      rig.emu.calls.length = 0;
+      for (let i = 0; i < 4; i++) expect(await viewerVia(clients)).toBe(rig.app.appUser!.id);
+      expect(refreshes().slice(refreshesBefore).map((c) => c.status)).toEqual([503]);
+      expect(rig.emu.calls.map((c) => c.status)).toEqual([200, 200, 200, 200]);
+      expect(await stored()).toEqual(before);
+    });
+
+    it('refreshed tokens the vault cannot store: the call still succeeds, the write is tried twice, then the workspace asks for a reinstall', async () => {
+      let writes = 0;
+      class BrokenVault extends OAuthTokenVault {
+        override async write(): Promise<void> {
+          writes++;
+          throw new Error('disk full');
+        }
+      }
+      const errorsBefore = logs.entries().filter((e) => e.level === LEVEL.error).length;
+      const clients = await anotherProcess({ vault: new BrokenVault(new LocalVault({ dataDir: rig.server.dataDir })), logger: logs.logger });
+      await expireStoredToken();
+      rig.emu.calls.length = 0;
+      expect(await viewerVia(clients)).toBe(rig.app.appUser!.id);
+      expect(writes).toBe(2);
+      expect(rig.emu.calls.map((c) => c.status)).toEqual([200]);
+      const row = await rig.server.store.linear.getWorkspace(workspaceId);
+      expect(row).toMatchObject({ status: 'reinstall_required' });
+      expect(row!.status_reason).toContain('could not be stored in the vault (disk full)');
+      const errors = logs.entries().filter((e) => e.level === LEVEL.error).slice(errorsBefore);
+      expect(errors.map((e) => e.msg)).toEqual([expect.stringContaining('needs reinstalling')]);
+
+      const sent = rig.emu.calls.length;
+      const oauthSent = rig.emu.oauth.calls.length;
+      await expect(viewerVia(clients)).rejects.toMatchObject({ code: 'REINSTALL_REQUIRED' });
+      await expect(viewerVia(await anotherProcess())).rejects.toMatchObject({ code: 'REINSTALL_REQUIRED' });
+      expect(rig.emu.calls.length).toBe(sent);
+      expect(rig.emu.oauth.calls.length).toBe(oauthSent);
+
+      await rig.install();
+      expect(await viewerVia(clients)).toBe(rig.app.appUser!.id);
     });
 
     it('a refused refresh token (invalid_grant) marks the workspace for reinstalling: one ERROR, then calls fail fast; a reinstall resumes them', async () => {

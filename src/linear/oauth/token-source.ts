@@ -1,12 +1,14 @@
 import type { Logger } from '../../log.js';
 import type { LinearWorkspace } from '../../store/linear.js';
-import type { LinearOAuthStore } from '../../store/linear-oauth.js';
+import type { LinearOAuthStore, LockedWorkspace } from '../../store/linear-oauth.js';
 import { LinearApiError, LinearWorkspaceUnavailableError } from '../errors.js';
 import { OAuthTokenError, type OAuthTokenEndpoint, type OAuthTokens } from './token-endpoint.js';
 import type { OAuthTokenVault } from './token-vault.js';
 
 /** Refresh this long before the access token expires. */
 export const DEFAULT_REFRESH_MARGIN_MS = 5 * 60 * 1000;
+/** After a refresh failed for a passing reason, the still-valid token is used this long before refreshing is tried again. */
+export const REFRESH_RETRY_MS = 30 * 1000;
 
 export interface OAuthTokenSourceDeps {
   workspaceId: string;
@@ -35,6 +37,7 @@ export class OAuthTokenSource {
   private rejected: string | undefined;
   private unavailable: LinearWorkspaceUnavailableError | undefined;
   private refreshing: Promise<string> | undefined;
+  private retryRefreshAt = 0;
   private readonly now: () => number;
   private readonly margin: number;
 
@@ -60,7 +63,9 @@ export class OAuthTokenSource {
   async accessToken(): Promise<string> {
     if (this.unavailable) throw this.unavailable;
     const tokens = this.cached ?? (this.cached = await this.readStored());
-    if (tokens.accessToken !== this.rejected && tokens.expiresAt - this.margin > this.now()) return tokens.accessToken;
+    const now = this.now();
+    const valid = tokens.accessToken !== this.rejected && tokens.expiresAt > now;
+    if (valid && (tokens.expiresAt - this.margin > now || now < this.retryRefreshAt)) return tokens.accessToken;
     this.refreshing ??= this.refresh(tokens).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
@@ -87,37 +92,60 @@ export class OAuthTokenSource {
         next = await endpoint.refresh(current.refreshToken);
       } catch (err) {
         if (err instanceof OAuthTokenError && err.invalidGrant) {
-          const reason = 'Linear refused the refresh token (invalid_grant): reinstall with `bgagent linear install`';
-          await locked.setStatus('reinstall_required', reason);
-          this.unavailable = new LinearWorkspaceUnavailableError(workspaceId, 'REINSTALL_REQUIRED', `Linear workspace ${locked.workspace.name} needs reinstalling: ${reason}`);
-          logger.error({ workspaceId, workspace: locked.workspace.name }, `Linear workspace needs reinstalling: ${reason}; its Linear calls fail until then`);
-          return { ok: false, error: this.unavailable };
+          const error = await this.requireReinstall(locked, 'Linear refused the refresh token (invalid_grant)');
+          return { ok: false, error };
         }
         const message = err instanceof Error ? err.message : String(err);
         if (current.accessToken !== this.rejected && current.expiresAt > this.now()) {
-          logger.warn({ workspaceId, reason: message }, 'refreshing the Linear token failed; using the current one until it expires');
+          logger.warn({ workspaceId, reason: message }, `refreshing the Linear token failed; using the current one and trying again in ${REFRESH_RETRY_MS / 1000} s`);
           this.cached = current;
+          this.retryRefreshAt = this.now() + REFRESH_RETRY_MS;
           return { ok: true, token: current.accessToken };
         }
         logger.warn({ workspaceId, reason: message }, 'refreshing the Linear token failed');
         return { ok: false, error: new LinearApiError(`refreshing the Linear token failed: ${message}`, { code: 'TOKEN_REFRESH_FAILED', cause: err }) };
       }
-      try {
-        await this.deps.vault.write(workspaceId, next);
-      } catch (err) {
-        // Linear already rotated the pair: the new refresh token is lost, and the old one is spent.
-        logger.error({ workspaceId, err: (err as Error).message }, 'the refreshed Linear tokens could not be stored in the vault; the workspace may need reinstalling');
-        return { ok: false, error: new LinearWorkspaceUnavailableError(workspaceId, 'TOKEN_UNAVAILABLE', `the refreshed Linear tokens could not be stored: ${(err as Error).message}`) };
-      }
-      await locked.recordRefresh(next.expiresAt);
       this.cached = next;
       this.rejected = undefined;
+      const unstored = await this.store(next);
+      if (unstored) {
+        // Linear already rotated the pair and spent the old refresh token: no process can refresh again. The fresh
+        // access token still serves this call; after it the workspace waits for a reinstall, and says so.
+        await this.requireReinstall(locked, `the refreshed tokens could not be stored in the vault (${unstored.message})`);
+        return { ok: true, token: next.accessToken };
+      }
+      await locked.recordRefresh(next.expiresAt);
       logger.info({ workspaceId, expiresAt: new Date(next.expiresAt).toISOString() }, 'refreshed the Linear OAuth token');
       return { ok: true, token: next.accessToken };
     });
     if (!result.ok) throw result.error;
     this.deps.onRefreshed?.();
     return result.token;
+  }
+
+  /** Marks the workspace for reinstalling (every process stops calling it) and logs one ERROR. */
+  private async requireReinstall(locked: LockedWorkspace, cause: string): Promise<LinearWorkspaceUnavailableError> {
+    const reason = `${cause}: reinstall with \`bgagent linear install\``;
+    const name = locked.workspace?.name ?? this.deps.workspaceId;
+    await locked.setStatus('reinstall_required', reason);
+    this.unavailable = new LinearWorkspaceUnavailableError(this.deps.workspaceId, 'REINSTALL_REQUIRED', `Linear workspace ${name} needs reinstalling: ${reason}`);
+    this.deps.logger.error({ workspaceId: this.deps.workspaceId, workspace: name }, `Linear workspace needs reinstalling: ${reason}; its Linear calls fail until then`);
+    return this.unavailable;
+  }
+
+  /** Writes the rotated pair, trying once more if the vault fails; the error when both attempts failed. */
+  private async store(tokens: OAuthTokens): Promise<Error | undefined> {
+    let failure: Error | undefined;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await this.deps.vault.write(this.deps.workspaceId, tokens);
+        return undefined;
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        this.deps.logger.warn({ workspaceId: this.deps.workspaceId, reason: failure.message }, 'storing the refreshed Linear tokens failed');
+      }
+    }
+    return failure;
   }
 
   private async readStored(): Promise<OAuthTokens> {
