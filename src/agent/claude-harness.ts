@@ -292,10 +292,33 @@ function readTranscript(home: string, sessionId: string): string | undefined {
   return undefined;
 }
 
+/** What the person said in a transcript: the text of its user lines (not tool results, not Claude Code's queue bookkeeping). */
+function userTexts(transcript: string): string[] {
+  const texts: string[] = [];
+  for (const line of transcript.split('\n')) {
+    if (!line.includes('"type":"user"')) continue;
+    let entry: { type?: unknown; message?: { content?: unknown } };
+    try {
+      entry = JSON.parse(line) as typeof entry;
+    } catch {
+      continue;
+    }
+    if (entry.type !== 'user') continue;
+    const content = entry.message?.content;
+    if (typeof content === 'string') texts.push(content);
+    else if (Array.isArray(content)) {
+      for (const block of content as Array<{ type?: unknown; text?: unknown }>) if (block?.type === 'text' && typeof block.text === 'string') texts.push(block.text);
+    }
+  }
+  return texts;
+}
+
 /** Adds the conversation, and the follow-ups that never reached the model (sent as the run ended). */
 function withConversation(result: AgentResult, home: string | undefined, sessionId: string | undefined, followUps: string[]): AgentResult {
   const transcript = home && sessionId ? readTranscript(home, sessionId) : undefined;
-  const undelivered = followUps.filter((text) => !transcript?.includes(JSON.stringify(text).slice(1, -1)));
+  // Claude Code may fold queued messages into one user message, so a follow-up counts as seen if a user message holds it.
+  const said = transcript ? userTexts(transcript) : [];
+  const undelivered = followUps.filter((text) => !said.some((t) => t.includes(text)));
   return {
     ...result,
     ...(transcript && sessionId ? { conversation: { sessionId, transcript } } : {}),

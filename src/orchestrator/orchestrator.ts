@@ -128,7 +128,8 @@ export class Orchestrator {
       .run(task)
       .catch((err: unknown) => this.log.error({ err, taskId: task.id }, 'task runner crashed'))
       .finally(() => {
-        this.running.delete(task.id);
+        // An answered task can be resumed here while this run is still winding down: keep the new run's entry.
+        if (this.running.get(task.id) === run) this.running.delete(task.id);
         if (this.opts.metrics) void this.observeFinished(task.id, this.opts.metrics);
         if (!this.stopping) void this.wakeWaitingUsers();
       });

@@ -15,6 +15,7 @@ import { GitHubPreflightError } from '../github/index.js';
 import type { GitHubIntegration } from '../github/integration.js';
 import type { TaskChannel } from './orchestrator.js';
 import { isTerminal } from '../tasks/states.js';
+import { continueTask, resumeWithAnswer } from '../tasks/task-input.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -67,6 +68,25 @@ export class TaskRunner {
       this.deps.signals.changed(task.id);
       this.deps.signals.wake(task.userId);
       await this.tellFinished(task.id, log);
+      await this.continueWithLateInputs(task.id, log);
+    }
+  }
+
+  /**
+   * Messages that reached a completed task after its agent's last turn (while it pushed and opened the PR)
+   * were promised to the agent: a continuation takes them on the same branch. A task that failed keeps them
+   * for the person's next message instead of retrying on its own.
+   */
+  private async continueWithLateInputs(taskId: string, log: Logger): Promise<void> {
+    const { store, signals } = this.deps;
+    try {
+      const task = await store.tasks.get(taskId);
+      if (task?.status !== 'COMPLETED' || (await store.tasks.latestContinuation(taskId))) return;
+      const next = await continueTask({ store, signals, onTaskCreated: (t) => signals.wake(t.userId) }, task);
+      if (next) log.info({ continuation: next.id }, 'messages arrived as the task completed; a continuation takes them');
+    } catch (err) {
+      // A person's message continued the task at the same moment, and took these messages with it.
+      if (!(await store.tasks.latestContinuation(taskId).catch(() => undefined))) log.warn({ err }, 'could not continue the task with the messages that arrived as it completed');
     }
   }
 
@@ -107,7 +127,7 @@ export class TaskRunner {
     let result = await this.runAgent(running, repo, workspace, stop, log, await this.firstRun(running, repo));
     // Follow-ups that arrived as the agent was finishing: the agent goes on with them before the push.
     while (result.outcome === 'success' && result.conversation && !stop.signal.aborted) {
-      const late = [...(result.undelivered ?? []), ...(await this.deps.store.inputs.take(task.id)).map((i) => i.text)];
+      const late = (await this.deps.store.inputs.take(task.id)).map((i) => i.text);
       if (!late.length) break;
       const next = await this.runAgent(running, repo, workspace, stop, log, { prompt: late.join('\n\n'), resume: result.conversation });
       result = { ...next, costUsd: sum(result.costUsd, next.costUsd), turns: sum(result.turns, next.turns) };
@@ -135,6 +155,7 @@ export class TaskRunner {
     const events = new EventWriter(this.deps.store, task.id, log, () => this.deps.signals.changed(task.id));
     const remaining = Math.max(0, (task.startedAt ?? this.now()) + task.inputWaitMs + this.deps.taskTimeoutMs - this.now());
     const harness = this.deps.harnessFor(repo);
+    const startedAt = this.now();
     try {
       const result = await harness.run({
         taskId: task.id,
@@ -159,6 +180,8 @@ export class TaskRunner {
           .saveConversation({ taskId: task.id, harness: harness.name, ...result.conversation })
           .catch((err: unknown) => log.warn({ err }, "could not save the agent's conversation; a follow-up will start a new one"));
       }
+      // Sent as the run ended: pending again, for the next run, the answer to a question or a continuation.
+      if (result.undelivered?.length) await this.deps.store.inputs.release(task.id, result.undelivered, startedAt);
       return result;
     } finally {
       await events.flush();
@@ -242,13 +265,26 @@ export class TaskRunner {
         throw new TaskFailure('PUSH_FAILED', `could not save the work in progress on ${task.branchName} before waiting for an answer: ${toError(err).message}`);
       }
     }
-    const waiting = await this.transition(task.id, ['RUNNING'], 'AWAITING_INPUT', {
-      patch: { ...stats, question, question_asked_at: this.now(), lease_owner: null, lease_expires_at: null },
-      event: { type: 'input_requested', message: `The agent asks: ${question}`, data: { question } },
-    });
-    this.deps.channel?.awaitingInput?.(waiting, question);
-    this.deps.signals.wake(task.userId);
+    // Gone before the task can resume: the resumed run prepares the same workspace directory.
     await this.cleanup(workspace, log);
+    const { store } = this.deps;
+    const now = this.now();
+    // A reply sent while the work was being pushed (the question was already shown) is stored as a
+    // follow-up; in the same step as the wait begins, it becomes the answer.
+    const { task: after, answeredEarly } = await store.db.kysely.transaction().execute(async (trx) => {
+      const waiting = await store.tasks.transitionWith(trx, task.id, ['RUNNING'], 'AWAITING_INPUT', {
+        patch: { ...stats, question, question_asked_at: now, lease_owner: null, lease_expires_at: null },
+        event: { type: 'input_requested', message: `The agent asks: ${question}`, data: { question } },
+        leaseOwner: this.deps.workerId,
+      });
+      const early = await store.inputs.firstPending(trx, task.id);
+      if (!early) return { task: waiting, answeredEarly: false };
+      const resumed = await resumeWithAnswer(store, trx, task.id, { question_asked_at: now, input_wait_ms: waiting.inputWaitMs }, early.author, early.text);
+      return { task: resumed, answeredEarly: true };
+    });
+    this.deps.signals.changed(task.id);
+    if (!answeredEarly) this.deps.channel?.awaitingInput?.(after, question);
+    this.deps.signals.wake(task.userId);
   }
 
   /** Commit what the agent left, push the branch, complete. Safe to run again after a crash. */

@@ -61,6 +61,44 @@ export class TaskInputStore {
     });
   }
 
+  /** The oldest message waiting for the task's agent, seen inside the caller's transaction. */
+  async firstPending(exec: Executor, taskId: string): Promise<TaskInput | undefined> {
+    const row = await exec.selectFrom('task_inputs').selectAll().where('task_id', '=', taskId).where('delivered_at', 'is', null).orderBy('id').limit(1).executeTakeFirst();
+    return row && inputFromRow(row);
+  }
+
+  /** Inputs an agent took since `since` but never saw (the run ended first): pending again, for the next run or a continuation. */
+  async release(taskId: string, texts: readonly string[], since: number): Promise<void> {
+    if (!texts.length) return;
+    await this.db.kysely
+      .updateTable('task_inputs')
+      .set({ delivered_at: null })
+      .where('task_id', '=', taskId)
+      .where('delivered_at', '>=', since)
+      .where('text', 'in', [...texts])
+      .execute();
+  }
+
+  /**
+   * What an ended task's agent never worked into its saved conversation: the inputs still pending, and those
+   * handed out at or after the conversation was last saved (the run that took them crashed or was stopped).
+   * The pending ones are marked delivered: a continuation carries them all.
+   */
+  async takeUnsaved(exec: Executor, taskId: string): Promise<TaskInput[]> {
+    const saved = await exec.selectFrom('agent_conversations').select('updated_at').where('task_id', '=', taskId).executeTakeFirst();
+    const savedAt = saved ? Number(saved.updated_at) : -1;
+    const rows = await exec
+      .selectFrom('task_inputs')
+      .selectAll()
+      .where('task_id', '=', taskId)
+      .where((eb) => eb.or([eb('delivered_at', 'is', null), eb('delivered_at', '>=', savedAt)]))
+      .orderBy('id')
+      .execute();
+    const now = this.now();
+    await exec.updateTable('task_inputs').set({ delivered_at: now }).where('task_id', '=', taskId).where('delivered_at', 'is', null).execute();
+    return rows.map(inputFromRow);
+  }
+
   async saveConversation(c: { taskId: string; harness: string; sessionId: string; transcript: string }): Promise<void> {
     const row = { task_id: c.taskId, harness: c.harness, session_id: c.sessionId, transcript: c.transcript, updated_at: this.now() };
     await this.db.kysely

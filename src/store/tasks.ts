@@ -30,11 +30,14 @@ export class TaskStore {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   async insert(row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
-    return this.db.kysely.transaction().execute(async (trx) => {
-      await trx.insertInto('tasks').values(row).execute();
-      await this.appendEventWith(trx, row.id, event);
-      return taskFromRow(await trx.selectFrom('tasks').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
-    });
+    return this.db.kysely.transaction().execute((trx) => this.insertWith(trx, row, event));
+  }
+
+  /** The same, inside a caller's transaction (a continuation takes its parent's unsaved inputs in the same step). */
+  async insertWith(trx: Executor, row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
+    await trx.insertInto('tasks').values(row).execute();
+    await this.appendEventWith(trx, row.id, event);
+    return taskFromRow(await trx.selectFrom('tasks').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
   }
 
   async get(id: string): Promise<Task | undefined> {
@@ -131,7 +134,8 @@ export class TaskStore {
     return this.appendEventWith(this.db.kysely, taskId, event);
   }
 
-  private async appendEventWith(exec: Executor, taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
+  /** Appends an event inside a caller's transaction. */
+  async appendEventWith(exec: Executor, taskId: string, event: NewTaskEvent): Promise<TaskEvent> {
     const row = await exec
       .insertInto('task_events')
       .values({

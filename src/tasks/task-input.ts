@@ -1,7 +1,9 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
 import type { Store } from '../store/index.js';
+import type { Database } from '../store/schema.js';
+import type { TaskInputKind } from '../store/task-inputs.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
 import { harnessTakesInput } from '../agent/harnesses.js';
 import { ApiError } from './errors.js';
@@ -47,96 +49,124 @@ export async function sendTaskInput(
   const { text, author } = parsed.data;
   const { store, signals } = deps;
 
-  let task = await store.tasks.get(taskId);
-  if (!task) throw new ApiError('TASK_NOT_FOUND', `task ${taskId} not found`);
-  for (let next = await store.tasks.latestContinuation(task.id); next; next = await store.tasks.latestContinuation(next.id)) task = next;
+  const first = await store.tasks.get(taskId);
+  if (!first) throw new ApiError('TASK_NOT_FOUND', `task ${taskId} not found`);
+  // A task has at most one continuation (a unique index): when two messages race to continue one, the
+  // loser goes round again and reaches the winner's new task.
+  for (let attempt = 0; ; attempt++) {
+    let task = first;
+    for (let next = await store.tasks.latestContinuation(task.id); next; next = await store.tasks.latestContinuation(next.id)) task = next;
 
-  const repo = await store.repos.get(task.repo);
-  if (repo && !harnessTakesInput(repo.agent)) {
-    throw new ApiError(
-      'CONFLICT',
-      `task ${task.id} runs the "${repo.agent}" agent, which cannot take follow-ups or answers; submit a new task instead`,
-    );
+    const repo = await store.repos.get(task.repo);
+    if (repo && !harnessTakesInput(repo.agent)) {
+      throw new ApiError(
+        'CONFLICT',
+        `task ${task.id} runs the "${repo.agent}" agent, which cannot take follow-ups or answers; submit a new task instead`,
+      );
+    }
+
+    const stored = await storeInput(store, task.id, text, author);
+    if (stored) {
+      signals.inputArrived(task.id);
+      signals.changed(task.id);
+      // An answered task waits for a worker to resume it: the wake-up reaches workers in other processes too.
+      if (stored === 'answer') signals.wake(task.userId);
+      return { kind: stored === 'answer' ? 'answered' : 'delivered', task: (await store.tasks.get(task.id))! };
+    }
+    if (!repo) throw new ApiError('REPO_NOT_ONBOARDED', `repository "${task.repo}" is no longer onboarded; the task cannot be continued`);
+    try {
+      const continuation = await continueTask(deps, (await store.tasks.get(task.id))!, { text, author });
+      return { kind: 'continued', task: continuation! };
+    } catch (err) {
+      if (attempt >= 2 || !(await store.tasks.latestContinuation(task.id))) throw err;
+    }
   }
+}
 
-  const stored = await store.db.kysely.transaction().execute(async (trx) => {
+/** Stores the message for a task that has not ended, as the answer to its question or a follow-up; undefined once it has ended. */
+async function storeInput(store: Store, taskId: string, text: string, author: string): Promise<TaskInputKind | undefined> {
+  return store.db.kysely.transaction().execute(async (trx) => {
     // The status read and the insert are one step: the runner cannot end the task in between unseen.
     const lock = store.db.dialect === 'postgres' ? sql`for update` : sql``;
-    const row = await sql<{ status: string; question_asked_at: number | null; input_wait_ms: number }>`select status, question_asked_at, input_wait_ms from tasks where id = ${task.id} ${lock}`.execute(trx);
+    const row = await sql<{ status: string; question_asked_at: number | null; input_wait_ms: number }>`select status, question_asked_at, input_wait_ms from tasks where id = ${taskId} ${lock}`.execute(trx);
     const current = row.rows[0];
     const status = current?.status as Task['status'] | undefined;
     if (!current || !status || isTerminal(status)) return undefined;
     const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
-    await store.inputs.add(trx, { taskId: task.id, kind, text, author });
+    await store.inputs.add(trx, { taskId, kind, text, author });
     if (kind === 'answer') {
       // Back to admission: a worker slot within the user's cap, then the agent resumes its conversation.
       // The time spent waiting does not count against the task's time limit.
-      const waited = Math.max(0, Date.now() - Number(current.question_asked_at ?? Date.now()));
-      await store.tasks.transitionWith(trx, task.id, ['AWAITING_INPUT'], 'SUBMITTED', {
-        patch: { input_wait_ms: Number(current.input_wait_ms) + waited },
-        event: { type: 'input_answered', message: `Answer from ${author}: ${preview(text)}`, data: { author, kind } },
-      });
+      await resumeWithAnswer(store, trx, taskId, { question_asked_at: current.question_asked_at, input_wait_ms: current.input_wait_ms }, author, text);
       return kind;
     }
-    await trx
-      .insertInto('task_events')
-      .values({
-        task_id: task.id,
-        type: 'input_received',
-        message: `Follow-up from ${author}: ${preview(text)}`,
-        data: JSON.stringify({ author, kind }),
-        created_at: Date.now(),
-      })
-      .execute();
+    await store.tasks.appendEventWith(trx, taskId, { type: 'input_received', message: `Follow-up from ${author}: ${preview(text)}`, data: { author, kind } });
     return kind;
   });
+}
 
-  if (stored) {
-    signals.inputArrived(task.id);
-    signals.changed(task.id);
-    // An answered task waits for a worker to resume it: the wake-up reaches workers in other processes too.
-    if (stored === 'answer') signals.wake(task.userId);
-    return { kind: stored === 'answer' ? 'answered' : 'delivered', task: (await store.tasks.get(task.id))! };
-  }
-  if (!repo) throw new ApiError('REPO_NOT_ONBOARDED', `repository "${task.repo}" is no longer onboarded; the task cannot be continued`);
-  const continuation = await continueTask(deps, (await store.tasks.get(task.id))!, text, author);
-  return { kind: 'continued', task: continuation };
+/** AWAITING_INPUT → SUBMITTED with the answer recorded; the wait is added to the time the limit leaves out. */
+export async function resumeWithAnswer(
+  store: Store,
+  trx: Transaction<Database>,
+  taskId: string,
+  waiting: { question_asked_at: number | null; input_wait_ms: number },
+  author: string,
+  text: string,
+): Promise<Task> {
+  const waited = Math.max(0, Date.now() - Number(waiting.question_asked_at ?? Date.now()));
+  return store.tasks.transitionWith(trx, taskId, ['AWAITING_INPUT'], 'SUBMITTED', {
+    patch: { input_wait_ms: Number(waiting.input_wait_ms) + waited },
+    event: { type: 'input_answered', message: `Answer from ${author}: ${preview(text)}`, data: { author, kind: 'answer' } },
+  });
 }
 
 /**
  * A new task that goes on from an ended one: same user, repository, branch (so the push updates the same
- * pull request) and channel; its agent resumes the parent's conversation when one was saved.
+ * pull request) and channel; its agent resumes the parent's conversation when one was saved. It carries
+ * the person's new message, if any, after every message the parent's agent never worked into its saved
+ * conversation. Undefined when there is nothing to carry; throws when the parent already has a continuation.
  */
-export async function continueTask(deps: TaskInputDeps, parent: Task, text: string, author: string): Promise<Task> {
+export async function continueTask(deps: TaskInputDeps, parent: Task, input?: { text: string; author: string }): Promise<Task | undefined> {
   const now = Date.now();
   const id = nextId(now);
   const firstLine = parent.taskDescription.split('\n')[0]!.slice(0, 120);
-  const task = await deps.store.tasks.insert(
-    newTaskRow({
-      id,
-      userId: parent.userId,
-      repo: parent.repo,
-      taskDescription: `${text}\n\n(Follow-up to task ${parent.id}: ${firstLine})`,
-      issueRef: parent.issueRef,
-      branchName: parent.branchName,
-      maxTurns: parent.maxTurns,
-      maxBudgetUsd: parent.maxBudgetUsd,
-      idempotencyKey: null,
-      channelSource: parent.channelSource,
-      channelMetadata: parent.channelMetadata,
-      now,
-      parentTaskId: parent.id,
-    }),
-    {
-      type: 'task_created',
-      message: `Continuation of task ${parent.id} by ${author}: ${preview(text)}`,
-      data: { repo: parent.repo, source: parent.channelSource, parentTaskId: parent.id, author },
-    },
-  );
+  const created = await deps.store.db.kysely.transaction().execute(async (trx) => {
+    const messages = [...(await deps.store.inputs.takeUnsaved(trx, parent.id)), ...(input ? [input] : [])];
+    if (!messages.length) return undefined;
+    const text = messages.map((m) => m.text).join('\n\n');
+    const authors = [...new Set(messages.map((m) => m.author))].join(', ');
+    const task = await deps.store.tasks.insertWith(
+      trx,
+      newTaskRow({
+        id,
+        userId: parent.userId,
+        repo: parent.repo,
+        taskDescription: `${text}\n\n(Follow-up to task ${parent.id}: ${firstLine})`,
+        issueRef: parent.issueRef,
+        branchName: parent.branchName,
+        maxTurns: parent.maxTurns,
+        maxBudgetUsd: parent.maxBudgetUsd,
+        idempotencyKey: null,
+        channelSource: parent.channelSource,
+        channelMetadata: parent.channelMetadata,
+        now,
+        parentTaskId: parent.id,
+      }),
+      {
+        type: 'task_created',
+        message: `Continuation of task ${parent.id} by ${authors}: ${preview(text)}`,
+        data: { repo: parent.repo, source: parent.channelSource, parentTaskId: parent.id, author: authors },
+      },
+    );
+    return { task, authors };
+  });
+  if (!created) return undefined;
+  const { task, authors } = created;
   await deps.store.tasks.appendEvent(parent.id, {
     type: 'task_continued',
-    message: `Follow-up from ${author} continues in task ${task.id}`,
-    data: { taskId: task.id, author },
+    message: `Follow-up from ${authors} continues in task ${task.id}`,
+    data: { taskId: task.id, author: authors },
   });
   deps.signals.changed(parent.id);
   deps.onTaskCreated(task);

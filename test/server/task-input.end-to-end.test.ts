@@ -110,6 +110,50 @@ describe('talking to a task’s agent', () => {
     expect(await eventTypes(s, id)).toContain('task_continued');
   });
 
+  it('a reply sent while the work is pushed before the wait answers the question; a follow-up sent during the final push is taken by a continuation', async () => {
+    const s = await start([
+      { toolUse: { name: 'Bash', input: { command: 'echo draft > notes.txt', description: 'draft' } } },
+      { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: 'Green or blue?' } } },
+      { finish: 'Asked.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo green > color.txt', description: 'colour' } } },
+      { finish: 'Made it green.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo footer > footer.txt', description: 'footer' } } },
+      { finish: 'Added the footer.' },
+    ]);
+    const id: string = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Restyle the button', max_turns: 20 } })).body.task.id;
+    // The question is on show (the agent's tool use) while the work in progress is pushed; then the final push.
+    const sent: Array<{ status: string; outcome: string }> = [];
+    const messages = ['Green, please', 'Also add a footer'];
+    github.beforePush(async () => {
+      const text = messages.shift();
+      if (!text) return;
+      const status: string = (await s.api('GET', `/v1/tasks/${id}`)).body.task.status;
+      sent.push({ status, outcome: (await s.api('POST', `/v1/tasks/${id}/input`, { body: { text } })).body.outcome });
+    });
+    try {
+      const done = await statusOf(s, id, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the task to end');
+      expect(sent).toEqual([
+        { status: 'RUNNING', outcome: 'delivered' },
+        { status: 'FINALIZING', outcome: 'delivered' },
+      ]);
+      expect(done).toMatchObject({ status: 'COMPLETED', outcome: 'pr_opened', summary: 'Made it green.' });
+      expect(await eventTypes(s, id)).toEqual(expect.arrayContaining(['input_requested', 'input_answered']));
+      expect(JSON.stringify(model!.conversationRequests()[3]!.body)).toContain('Green, please');
+
+      const continued = await waitFor(async () => {
+        const { body } = await s.api('GET', `/v1/tasks/${id}/events`);
+        return body.events.find((e: { type: string }) => e.type === 'task_continued');
+      }, 20_000, 'the late follow-up to continue the task');
+      const next = await statusOf(s, continued.data.taskId, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the continuation to end');
+      expect(next).toMatchObject({ status: 'COMPLETED', parent_task_id: id, pr_number: done.pr_number, summary: 'Added the footer.' });
+      expect(next.task_description).toMatch(/^Also add a footer\n/);
+      expect(await fileOnBranch(done.branch_name, 'footer.txt')).toBe('footer\n');
+      expect(github.state.pulls.filter((p) => p.head === done.branch_name)).toHaveLength(1);
+    } finally {
+      github.beforePush(undefined);
+    }
+  });
+
   it('fails a question nobody answers in time with what to do; cancelling a waiting task ends it', async () => {
     const ask = (q: string): ScriptTurn[] => [
       { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: q } } },

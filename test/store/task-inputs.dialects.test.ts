@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrate } from '../../src/store/index.js';
 import { TaskSignals } from '../../src/orchestrator/signals.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { ApiError } from '../../src/tasks/errors.js';
@@ -58,6 +60,80 @@ for (const target of storeTargets) {
       expect(created.map((t) => t.id)).toEqual([first.task.id]);
       const second = await sendTaskInput(deps, task.id, { text: 'And this', author: 'ada' });
       expect(second).toMatchObject({ kind: 'delivered', task: { id: first.task.id } });
+    });
+
+    const fail = (s: TestStore, id: string, from: Task['status'] = 'SUBMITTED') =>
+      s.tasks.transition(id, [from], 'FAILED', { patch: { error_code: 'AGENT_FAILED', finished_at: Date.now() }, event: { type: 'task_failed', message: 'f' } });
+    const tick = () => new Promise((r) => setTimeout(r, 3));
+
+    it('hands back the messages a run took but its agent never saw, and only those of that run', async () => {
+      const { s, deps, task } = await setup();
+      await sendTaskInput(deps, task.id, { text: 'yes', author: 'ada' });
+      await s.inputs.take(task.id);
+      await tick();
+      const runStarted = Date.now();
+      await tick();
+      await sendTaskInput(deps, task.id, { text: 'yes', author: 'ada' });
+      await sendTaskInput(deps, task.id, { text: 'and the footer', author: 'ada' });
+      expect((await s.inputs.take(task.id)).map((i) => i.text)).toEqual(['yes', 'and the footer']);
+      await s.inputs.release(task.id, ['yes'], runStarted);
+      expect((await s.inputs.pending(task.id)).map((i) => i.text)).toEqual(['yes']);
+      expect((await s.inputs.take(task.id)).map((i) => i.text)).toEqual(['yes']);
+    });
+
+    it('messages racing to continue one ended task make one continuation; the others reach it', async () => {
+      const { s, deps, task, created } = await setup();
+      await fail(s, task.id);
+      const texts = ['one', 'two', 'three', 'four', 'five'];
+      const results = await Promise.all(texts.map((text) => sendTaskInput(deps, task.id, { text, author: 'ada' })));
+      const continued = results.filter((r) => r.kind === 'continued');
+      expect(continued).toHaveLength(1);
+      expect(results.filter((r) => r.kind === 'delivered').map((r) => r.task.id)).toEqual(Array(4).fill(continued[0]!.task.id));
+      expect(created.map((t) => t.id)).toEqual([continued[0]!.task.id]);
+      // Every message is there once: in the continuation's text, or waiting for its agent.
+      const next = (await s.tasks.get(continued[0]!.task.id))!;
+      const pending = (await s.inputs.pending(next.id)).map((i) => i.text);
+      expect([...texts.filter((t) => next.taskDescription.startsWith(`${t}\n`)), ...pending].sort()).toEqual([...texts].sort());
+    });
+
+    it('a continuation carries what the ended task never worked into its saved conversation: messages still waiting, and those taken after the last save', async () => {
+      const { s, deps, task } = await setup();
+      await s.tasks.transition(task.id, ['SUBMITTED'], 'HYDRATING', { event: { type: 't', message: 't' } });
+      await s.tasks.transition(task.id, ['HYDRATING'], 'RUNNING', { event: { type: 't', message: 't' } });
+      await sendTaskInput(deps, task.id, { text: 'seen and saved', author: 'ada' });
+      await s.inputs.take(task.id);
+      await tick();
+      await s.inputs.saveConversation({ taskId: task.id, harness: 'claude', sessionId: 's1', transcript: '{}' });
+      await tick();
+      // Taken by a run that then crashed before it saved the conversation again.
+      await sendTaskInput(deps, task.id, { text: 'taken, then the worker died', author: 'ada' });
+      await s.inputs.take(task.id);
+      await sendTaskInput(deps, task.id, { text: 'never taken', author: 'bob' });
+      await fail(s, task.id, 'RUNNING');
+
+      const { kind, task: next } = await sendTaskInput(deps, task.id, { text: 'go on', author: 'ada' });
+      expect(kind).toBe('continued');
+      expect(next.taskDescription.split('\n\n(Follow-up')[0]).toBe('taken, then the worker died\n\nnever taken\n\ngo on');
+      expect(await s.inputs.pending(task.id)).toEqual([]);
+      expect((await s.tasks.listEvents(task.id)).at(-1)).toMatchObject({ type: 'task_continued', message: `Follow-up from ada, bob continues in task ${next.id}` });
+    });
+
+    it('the one-continuation index chains continuations that raced before it existed', async () => {
+      const { s, task } = await setup();
+      await fail(s, task.id);
+      await sql`drop index tasks_one_continuation`.execute(s.db.kysely);
+      const twins: string[] = [];
+      for (const text of ['a', 'b', 'c']) {
+        const user = await s.users.ensure('ada');
+        const { task: child } = await createTask({ store: s, onCreated: () => {} }, user, { repo: 'acme/app', task: text });
+        await sql`update tasks set parent_task_id = ${task.id} where id = ${child.id}`.execute(s.db.kysely);
+        twins.push(child.id);
+      }
+      await sql`delete from kysely_migration where name = '0007_one_continuation_per_task'`.execute(s.db.kysely);
+      await migrate(s.db);
+      const parents = await Promise.all(twins.map(async (id) => (await s.tasks.get(id))!.parentTaskId));
+      expect(parents).toEqual([task.id, twins[0], twins[1]]);
+      await expect(sql`update tasks set parent_task_id = ${task.id} where id = ${twins[2]!}`.execute(s.db.kysely)).rejects.toThrow();
     });
 
     it('refuses an empty message or an unknown task and stores nothing', async () => {

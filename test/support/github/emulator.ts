@@ -112,6 +112,8 @@ export interface GitHubEmulator {
   grant(token: string, grant: EmulatedTokenGrant): void;
   /** Answer the next `count` REST API calls with `status` (e.g. 502), as a GitHub outage would. */
   failNext(count: number, status: number): void;
+  /** Runs `hook` when a push arrives and before it is received (a slow push); undefined removes it. */
+  beforePush(hook: ((repo: string) => Promise<void>) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -450,6 +452,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     if (!repo || !access) return text(404, 'Repository not found.');
     const push = url.searchParams.get('service') === 'git-receive-pack' || sub === '/git-receive-pack';
     if (push && access !== 'push') return text(403, `Permission to ${repo.fullName}.git denied to ${entry.login}.`);
+    if (sub === '/git-receive-pack') await pushHook?.(repo.fullName);
     await serveWithGitHttpBackend(req, res, {
       projectRoot: gitRoot,
       pathInfo: `/${repo.owner}/${repo.name}.git${sub}`,
@@ -473,6 +476,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
   }
 
   const faults = { count: 0, status: 502 };
+  let pushHook: ((repo: string) => Promise<void>) | undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const method = req.method ?? 'GET';
@@ -554,6 +558,9 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     branchSha,
     grant,
     failNext: (count, status) => Object.assign(faults, { count, status }),
+    beforePush: (hook) => {
+      pushHook = hook;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
