@@ -119,9 +119,12 @@ export class TaskRunner {
       data: { branch: workspace.branch, baseSha: workspace.baseSha },
     });
 
-    const startedAt = task.startedAt ?? this.now();
+    const now = this.now();
+    // Resuming after a question: the time from the question until now (the wait for an answer, then for a
+    // worker slot) does not count against the task's time limit.
+    const resumed = task.questionAskedAt === null ? {} : { input_wait_ms: task.inputWaitMs + Math.max(0, now - task.questionAskedAt), question_asked_at: null };
     const running = await this.transition(task.id, ['HYDRATING'], 'RUNNING', {
-      patch: { started_at: startedAt },
+      patch: { started_at: task.startedAt ?? now, ...resumed },
       event: { type: 'session_started', message: `Agent ${repo.agent} started`, data: { agent: repo.agent } },
     });
     let result = await this.runAgent(running, repo, workspace, stop, log, await this.firstRun(running, repo));
@@ -279,7 +282,7 @@ export class TaskRunner {
       });
       const early = await store.inputs.firstPending(trx, task.id);
       if (!early) return { task: waiting, answeredEarly: false };
-      const resumed = await resumeWithAnswer(store, trx, task.id, { question_asked_at: now, input_wait_ms: waiting.inputWaitMs }, early.author, early.text);
+      const resumed = await resumeWithAnswer(store, trx, task.id, early.author, early.text);
       return { task: resumed, answeredEarly: true };
     });
     this.deps.signals.changed(task.id);

@@ -88,16 +88,14 @@ async function storeInput(store: Store, taskId: string, text: string, author: st
   return store.db.kysely.transaction().execute(async (trx) => {
     // The status read and the insert are one step: the runner cannot end the task in between unseen.
     const lock = store.db.dialect === 'postgres' ? sql`for update` : sql``;
-    const row = await sql<{ status: string; question_asked_at: number | null; input_wait_ms: number }>`select status, question_asked_at, input_wait_ms from tasks where id = ${taskId} ${lock}`.execute(trx);
-    const current = row.rows[0];
-    const status = current?.status as Task['status'] | undefined;
-    if (!current || !status || isTerminal(status)) return undefined;
+    const row = await sql<{ status: Task['status'] }>`select status from tasks where id = ${taskId} ${lock}`.execute(trx);
+    const status = row.rows[0]?.status;
+    if (!status || isTerminal(status)) return undefined;
     const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
     await store.inputs.add(trx, { taskId, kind, text, author });
     if (kind === 'answer') {
       // Back to admission: a worker slot within the user's cap, then the agent resumes its conversation.
-      // The time spent waiting does not count against the task's time limit.
-      await resumeWithAnswer(store, trx, taskId, { question_asked_at: current.question_asked_at, input_wait_ms: current.input_wait_ms }, author, text);
+      await resumeWithAnswer(store, trx, taskId, author, text);
       return kind;
     }
     await store.tasks.appendEventWith(trx, taskId, { type: 'input_received', message: `Follow-up from ${author}: ${preview(text)}`, data: { author, kind } });
@@ -105,18 +103,9 @@ async function storeInput(store: Store, taskId: string, text: string, author: st
   });
 }
 
-/** AWAITING_INPUT → SUBMITTED with the answer recorded; the wait is added to the time the limit leaves out. */
-export async function resumeWithAnswer(
-  store: Store,
-  trx: Transaction<Database>,
-  taskId: string,
-  waiting: { question_asked_at: number | null; input_wait_ms: number },
-  author: string,
-  text: string,
-): Promise<Task> {
-  const waited = Math.max(0, Date.now() - Number(waiting.question_asked_at ?? Date.now()));
+/** AWAITING_INPUT → SUBMITTED with the answer recorded (the runner counts the wait out of the time limit when the agent resumes). */
+export async function resumeWithAnswer(store: Store, trx: Transaction<Database>, taskId: string, author: string, text: string): Promise<Task> {
   return store.tasks.transitionWith(trx, taskId, ['AWAITING_INPUT'], 'SUBMITTED', {
-    patch: { input_wait_ms: Number(waiting.input_wait_ms) + waited },
     event: { type: 'input_answered', message: `Answer from ${author}: ${preview(text)}`, data: { author, kind: 'answer' } },
   });
 }

@@ -154,6 +154,33 @@ describe('talking to a task’s agent', () => {
     }
   });
 
+  it('the time from the question until the agent resumes, queue included, does not count against the time limit', async () => {
+    const s = await start(
+      [
+        { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: 'Which file?' } } },
+        { finish: 'Asked.' },
+        { toolUse: { name: 'Bash', input: { command: 'echo x > x.txt', description: 'x' } } },
+        { finish: 'Done.' },
+      ],
+      { BGAGENT_MAX_CONCURRENT_PER_USER: '1' },
+    );
+    const remote = createBareRemote();
+    await s.api('POST', '/v1/repos', { body: { name: 'acme/slow', clone_url: remote.url, agent: 'command', agent_settings: { command: 'sleep 2' } } });
+    const id: string = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Write x' } })).body.task.id;
+    const asked = await statusOf(s, id, ['AWAITING_INPUT'], 'the question');
+    const other: string = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/slow', task: 'Take the slot' } })).body.task.id;
+    await statusOf(s, other, ['RUNNING'], 'the other task to hold the only slot');
+    expect((await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'x.txt' } })).body.outcome).toBe('answered');
+    await statusOf(s, id, ['QUEUED'], 'the answered task to queue behind it');
+
+    const done = await statusOf(s, id, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the resumed task to end');
+    expect(done.status).toBe('COMPLETED');
+    const slotFreedAt = Date.parse((await statusOf(s, other, ['COMPLETED', 'FAILED'], 'the other task to end')).finished_at);
+    const task = (await s.store.tasks.get(id))!;
+    expect(task.inputWaitMs).toBeGreaterThanOrEqual(slotFreedAt - Date.parse(asked.question_asked_at));
+    expect(task.questionAskedAt).toBeNull();
+  });
+
   it('fails a question nobody answers in time with what to do; cancelling a waiting task ends it', async () => {
     const ask = (q: string): ScriptTurn[] => [
       { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: q } } },

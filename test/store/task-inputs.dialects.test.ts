@@ -36,7 +36,7 @@ for (const target of storeTargets) {
       expect(await s.inputs.take(task.id)).toEqual([]);
     });
 
-    it('an answer sends a waiting task back to admission and counts the wait out of its time limit', async () => {
+    it('an answer sends a waiting task back to admission', async () => {
       const { s, deps, task } = await setup();
       await s.tasks.transition(task.id, ['SUBMITTED'], 'HYDRATING', { event: { type: 't', message: 't' } });
       await s.tasks.transition(task.id, ['HYDRATING'], 'RUNNING', { event: { type: 't', message: 't' } });
@@ -46,7 +46,8 @@ for (const target of storeTargets) {
       const { kind, task: after } = await sendTaskInput(deps, task.id, { text: 'The blue one', author: 'ada' });
       expect(kind).toBe('answered');
       expect(after.status).toBe('SUBMITTED');
-      expect(after.inputWaitMs).toBeGreaterThanOrEqual(5_000);
+      // The wait is counted out of the time limit when the agent resumes, queue time included.
+      expect(after).toMatchObject({ inputWaitMs: 0, questionAskedAt: askedAt });
       expect((await s.inputs.pending(task.id)).map((i) => [i.kind, i.text])).toEqual([['answer', 'The blue one']]);
       // A second answer while it waits for a worker is a follow-up, not a second resume.
       expect((await sendTaskInput(deps, task.id, { text: 'Dark blue', author: 'ada' })).kind).toBe('delivered');
