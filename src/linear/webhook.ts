@@ -69,6 +69,11 @@ export function dedupeKey(e: WebhookEnvelope): string {
   return `${e.type}:${entity}:${e.action}:${e.webhookTimestamp}`;
 }
 
+/** What a delivery must stay in order with: its agent session, else its issue (or entity); null: nothing. */
+export function orderingKey(e: WebhookEnvelope): string | null {
+  return idOf(e.agentSession) ?? e.data?.id ?? null;
+}
+
 function idOf(v: unknown): string | undefined {
   const id = v && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
   return typeof id === 'string' ? id : undefined;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/index.js';
-import { dedupeKey, peekOrganizationId, verifyLinearWebhook } from '../linear/webhook.js';
+import { dedupeKey, orderingKey, peekOrganizationId, verifyLinearWebhook } from '../linear/webhook.js';
 import { errorBody } from './errors.js';
 
 export interface LinearWebhookDeps {
@@ -61,6 +61,8 @@ export async function linearWebhookRoutes(app: FastifyInstance, deps: LinearWebh
       type: e.type,
       action: e.action,
       payload: raw.toString('utf8'),
+      orderingKey: orderingKey(e),
+      webhookTimestamp: e.webhookTimestamp,
     });
     if (inserted) deps.onAccepted();
     deps.onAck?.(Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from './connection.js';
 import type { LinearDeliveriesTable, LinearProjectsTable, LinearUserLinksTable, LinearWorkspacesTable } from './schema.js';
 
@@ -14,7 +14,21 @@ export interface NewDelivery {
   type: string;
   action: string;
   payload: string;
+  /** What it stays in order with (see `claimDeliveries`); null: nothing. */
+  orderingKey: string | null;
+  /** Linear's webhookTimestamp. */
+  webhookTimestamp: number;
 }
+
+/**
+ * True when an unfinished delivery of the same ordering key goes before `row`: one being processed (also
+ * with its lease run out: it is taken over first), or one waiting that Linear sent earlier.
+ */
+const behindAnother = (row: string) => sql<boolean>`exists (
+  select 1 from linear_deliveries o
+  where o.ordering_key = ${sql.ref(`${row}.ordering_key`)} and o.id <> ${sql.ref(`${row}.id`)}
+    and (o.status = 'processing' or (o.status = 'pending' and (o.webhook_timestamp, o.id) < (${sql.ref(`${row}.webhook_timestamp`)}, ${sql.ref(`${row}.id`)})))
+)`;
 
 /** Linear's registry (workspaces, project → repo mappings, user links) and the durable webhook deliveries. */
 export class LinearStore {
@@ -120,20 +134,35 @@ export class LinearStore {
         result: null,
         received_at: this.now(),
         processed_at: null,
+        ordering_key: d.orderingKey,
+        webhook_timestamp: Math.trunc(d.webhookTimestamp),
+        not_before: null,
       })
       .onConflict((oc) => oc.doNothing())
       .executeTakeFirst();
     return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
-  /** Claims the oldest deliveries that are pending, or whose processor's lease ran out. */
+  /**
+   * Claims up to `limit` deliveries, oldest first, that are pending (and due), or whose processor's lease ran
+   * out. Deliveries with the same ordering key are claimed one at a time, in the order Linear sent them: in
+   * every process, a session's `prompted` waits until its `created` is done. The conditional claim checks
+   * that again, so two processes can't both take one, or two of one key.
+   */
   async claimDeliveries(owner: string, leaseMs: number, limit: number): Promise<LinearDelivery[]> {
     const now = this.now();
     const candidates = await this.k
-      .selectFrom('linear_deliveries')
-      .select(['id', 'status', 'lease_expires_at'])
-      .where((eb) => eb.or([eb('status', '=', 'pending'), eb.and([eb('status', '=', 'processing'), eb('lease_expires_at', '<', now)])]))
-      .orderBy('received_at')
+      .selectFrom('linear_deliveries as d')
+      .select(['d.id', 'd.status', 'd.lease_expires_at'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('d.status', '=', 'pending'), eb.or([eb('d.not_before', 'is', null), eb('d.not_before', '<=', now)])]),
+          eb.and([eb('d.status', '=', 'processing'), eb('d.lease_expires_at', '<', now)]),
+        ]),
+      )
+      .where(sql<boolean>`not ${behindAnother('d')}`)
+      .orderBy('d.webhook_timestamp')
+      .orderBy('d.id')
       .limit(limit)
       .execute();
     const claimed: LinearDelivery[] = [];
@@ -142,7 +171,8 @@ export class LinearStore {
         .updateTable('linear_deliveries')
         .set((eb) => ({ status: 'processing', lease_owner: owner, lease_expires_at: now + leaseMs, attempts: eb('attempts', '+', 1) }))
         .where('id', '=', c.id)
-        .where('status', '=', c.status);
+        .where('status', '=', c.status)
+        .where(sql<boolean>`not ${behindAnother('linear_deliveries')}`);
       update = c.lease_expires_at === null ? update.where('lease_expires_at', 'is', null) : update.where('lease_expires_at', '=', c.lease_expires_at);
       if (Number((await update.executeTakeFirst()).numUpdatedRows) === 1) {
         claimed.push((await this.k.selectFrom('linear_deliveries').selectAll().where('id', '=', c.id).executeTakeFirstOrThrow()));
@@ -151,13 +181,26 @@ export class LinearStore {
     return claimed;
   }
 
-  async finishDelivery(id: string, owner: string, status: 'done' | 'failed', result: string): Promise<void> {
-    await this.k
-      .updateTable('linear_deliveries')
-      .set({ status, result, processed_at: this.now(), lease_owner: null, lease_expires_at: null })
-      .where('id', '=', id)
-      .where('lease_owner', '=', owner)
-      .execute();
+  /** Extends the lease of a delivery still being processed; false when `owner` no longer holds it. */
+  async renewDeliveryLease(id: string, owner: string, leaseMs: number): Promise<boolean> {
+    const r = await this.held(id, owner).set({ lease_expires_at: this.now() + leaseMs }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Puts a delivery that failed for a passing reason back, to be tried again after `delayMs`; false when `owner` lost it. */
+  async retryDelivery(id: string, owner: string, error: string, delayMs: number): Promise<boolean> {
+    const r = await this.held(id, owner).set({ status: 'pending', result: error, not_before: this.now() + delayMs, lease_owner: null, lease_expires_at: null }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** False when `owner` no longer held the delivery (its lease ran out and another process took it). */
+  async finishDelivery(id: string, owner: string, status: 'done' | 'failed', result: string): Promise<boolean> {
+    const r = await this.held(id, owner).set({ status, result, processed_at: this.now(), lease_owner: null, lease_expires_at: null }).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  private held(id: string, owner: string) {
+    return this.k.updateTable('linear_deliveries').where('id', '=', id).where('lease_owner', '=', owner).where('status', '=', 'processing');
   }
 
   async getDelivery(id: string): Promise<LinearDelivery | undefined> {

@@ -231,6 +231,23 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_linear_delivery_order': {
+      async up(db: Kysely<unknown>) {
+        // A delivery waits for the unfinished ones of its ordering key (its agent session or issue; null: none)
+        // sent before it by Linear (webhook_timestamp: Linear's clock, the same for every process); a delivery
+        // that failed for a passing reason is not tried again before not_before.
+        await db.schema.alterTable('linear_deliveries').addColumn('ordering_key', 'text').execute();
+        await db.schema.alterTable('linear_deliveries').addColumn('webhook_timestamp', int64, (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('linear_deliveries').addColumn('not_before', int64).execute();
+        const key =
+          dialect === 'postgres'
+            ? sql`coalesce(payload::jsonb #>> '{agentSession,id}', payload::jsonb #>> '{data,id}')`
+            : sql`coalesce(json_extract(payload, '$.agentSession.id'), json_extract(payload, '$.data.id'))`;
+        await sql`update linear_deliveries set webhook_timestamp = received_at`.execute(db);
+        await sql`update linear_deliveries set ordering_key = ${key} where status in ('pending', 'processing')`.execute(db);
+        await db.schema.createIndex('linear_deliveries_ordering').on('linear_deliveries').columns(['ordering_key', 'status']).execute();
+      },
+    },
     '0007_one_continuation_per_task': {
       async up(db: Kysely<unknown>) {
         // Two messages could race to continue one ended task. Chain any such siblings (each continues the

@@ -174,6 +174,12 @@ export interface LinearDeliveriesTable {
   result: string | null;
   received_at: number;
   processed_at: number | null;
+  /** The agent session or issue the delivery stays in order with; null: none. */
+  ordering_key: string | null;
+  /** Linear's webhookTimestamp: the order of deliveries with the same key. */
+  webhook_timestamp: number;
+  /** A delivery that failed for a passing reason is not tried again before this. */
+  not_before: number | null;
 }
 
 export interface LinearIssueNotesTable {

@@ -25,6 +25,8 @@ describe('the Linear delivery worker', () => {
         type: 'AgentSessionEvent',
         action,
         payload: JSON.stringify({ type: 'AgentSessionEvent', action, webhookTimestamp: Date.now(), organizationId: 'org-1', agentSession: { id: sessionId } }),
+        orderingKey: sessionId,
+        webhookTimestamp: Date.now(),
       });
     await event('d1', 'session-slow', 'created');
     await event('d2', 'session-slow', 'prompted');

@@ -70,6 +70,8 @@ describe('Linear inbound when Linear refuses the token, and across a crash', () 
         type: 'Issue',
         action: 'update',
         payload: JSON.stringify(e.payload),
+        orderingKey: e.issue.id,
+        webhookTimestamp: e.payload.webhookTimestamp,
       });
       expect(inserted).toBe(true);
     }

@@ -1,8 +1,21 @@
+import { rmSync } from 'node:fs';
+import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { migrate, openDb } from '../../src/store/connection.js';
 import type { NewDelivery } from '../../src/store/linear.js';
-import { storeTargets, type TestStore } from '../support/databases.js';
+import { migrationProvider } from '../../src/store/migrations.js';
+import { createTestDatabase, storeTargets, tempDir, type TestStore } from '../support/databases.js';
 
-const delivery = (id: string, dedupeKey = `Issue:${id}:update:1`): NewDelivery => ({ id, dedupeKey, workspaceId: 'org-1', type: 'Issue', action: 'update', payload: `{"id":"${id}"}` });
+const delivery = (id: string, dedupeKey = `Issue:${id}:update:1`, order: { key?: string; sentAt?: number } = {}): NewDelivery => ({
+  id,
+  dedupeKey,
+  workspaceId: 'org-1',
+  type: 'Issue',
+  action: 'update',
+  payload: `{"id":"${id}"}`,
+  orderingKey: order.key ?? null,
+  webhookTimestamp: order.sentAt ?? 1,
+});
 
 for (const target of storeTargets) {
   describe.skipIf(target.skipReason)(`LinearStore deliveries on ${target.name}`, () => {
@@ -75,6 +88,99 @@ for (const target of storeTargets) {
       // An unprocessed delivery is never purged.
       expect(await s.linear.getDelivery('waiting')).toMatchObject({ status: 'pending' });
       expect(await s.linear.insertDelivery(delivery('again', 'key-old'))).toBe(true);
+    });
+
+    it("claims one delivery of a session (or issue) at a time, in the order Linear sent them, whichever arrived first", async () => {
+      const s = await open();
+      // The reply reached bgagent first (another process, a slower path), but Linear sent the session's start before it.
+      await s.linear.insertDelivery(delivery('s-prompted', 'k1', { key: 'session-s', sentAt: 200 }));
+      await s.linear.insertDelivery(delivery('s-created', 'k2', { key: 'session-s', sentAt: 100 }));
+      await s.linear.insertDelivery(delivery('t-created', 'k3', { key: 'session-t', sentAt: 150 }));
+      await s.linear.insertDelivery(delivery('loose', 'k4', { sentAt: 50 }));
+      expect((await s.linear.claimDeliveries('a', 60_000, 10)).map((d) => d.id)).toEqual(['loose', 's-created', 't-created']);
+      // A session's next event waits while one of its events is processed, in every process.
+      expect(await s.linear.claimDeliveries('b', 60_000, 10)).toEqual([]);
+      await s.linear.finishDelivery('s-created', 'a', 'done', '{}');
+      expect((await s.linear.claimDeliveries('b', 60_000, 10)).map((d) => d.id)).toEqual(['s-prompted']);
+    });
+
+    it('a delivery whose processor died holds back the later ones of its key until it is taken over and done', async () => {
+      const s = await open();
+      await s.linear.insertDelivery(delivery('created', 'k1', { key: 'session-s', sentAt: 100 }));
+      await s.linear.insertDelivery(delivery('prompted', 'k2', { key: 'session-s', sentAt: 200 }));
+      expect((await s.linear.claimDeliveries('dead', 1000, 1)).map((d) => d.id)).toEqual(['created']);
+      expect(await s.linear.claimDeliveries('alive', 1000, 10)).toEqual([]);
+      clock += 1001;
+      expect((await s.linear.claimDeliveries('alive', 1000, 10)).map((d) => d.id)).toEqual(['created']);
+      expect(await s.linear.claimDeliveries('alive', 1000, 10)).toEqual([]);
+      expect(await s.linear.finishDelivery('created', 'dead', 'done', 'late')).toBe(false);
+      expect(await s.linear.finishDelivery('created', 'alive', 'done', '{}')).toBe(true);
+      expect((await s.linear.claimDeliveries('alive', 1000, 10)).map((d) => d.id)).toEqual(['prompted']);
+    });
+
+    it('claims only the first waiting delivery of each key, also with workers racing', async () => {
+      const s = await open();
+      for (const key of ['a', 'b', 'c', 'd', 'e']) {
+        for (let n = 1; n <= 3; n++) await s.linear.insertDelivery(delivery(`${key}${n}`, `${key}${n}`, { key, sentAt: n }));
+      }
+      const raced = await Promise.all(['w1', 'w2', 'w3'].map((w) => s.linear.claimDeliveries(w, 60_000, 10)));
+      expect(raced.flat().map((d) => d.id).sort()).toEqual(['a1', 'b1', 'c1', 'd1', 'e1']);
+    });
+
+    it('a delivery put back to be tried again waits until it is due and keeps the later ones of its key behind it', async () => {
+      const s = await open();
+      await s.linear.insertDelivery(delivery('created', 'k1', { key: 'session-s', sentAt: 100 }));
+      await s.linear.insertDelivery(delivery('prompted', 'k2', { key: 'session-s', sentAt: 200 }));
+      await s.linear.claimDeliveries('w', 1000, 10);
+      expect(await s.linear.retryDelivery('created', 'other', 'lost', 10_000)).toBe(false);
+      expect(await s.linear.retryDelivery('created', 'w', 'connect ECONNREFUSED', 10_000)).toBe(true);
+      expect(await s.linear.getDelivery('created')).toMatchObject({ status: 'pending', lease_owner: null, result: 'connect ECONNREFUSED', not_before: clock + 10_000, attempts: 1 });
+      clock += 9_999;
+      expect(await s.linear.claimDeliveries('w', 1000, 10)).toEqual([]);
+      clock += 1;
+      expect(await s.linear.claimDeliveries('w', 1000, 10)).toMatchObject([{ id: 'created', attempts: 2 }]);
+    });
+
+    it("renews a lease only for its owner while the delivery is processed", async () => {
+      const s = await open();
+      await s.linear.insertDelivery(delivery('d1'));
+      await s.linear.claimDeliveries('w', 1000, 10);
+      clock += 900;
+      expect(await s.linear.renewDeliveryLease('d1', 'w', 1000)).toBe(true);
+      expect(await s.linear.renewDeliveryLease('d1', 'other', 1000)).toBe(false);
+      clock += 900;
+      expect(await s.linear.claimDeliveries('other', 1000, 10)).toEqual([]);
+      await s.linear.finishDelivery('d1', 'w', 'done', '{}');
+      expect(await s.linear.renewDeliveryLease('d1', 'w', 1000)).toBe(false);
+    });
+
+    it('migration 0006 keys the deliveries written before it that are still to be processed, in the order they were received', async () => {
+      const database = target.name === 'postgres' ? await createTestDatabase() : undefined;
+      const dataDir = tempDir();
+      const db = openDb({ dataDir, databaseUrl: database?.url });
+      try {
+        const before = await new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect) }).migrateTo('0005_linear_agent_sessions');
+        expect(before.error).toBeUndefined();
+        const rows: [string, string, string][] = [
+          ['prompted', 'pending', JSON.stringify({ type: 'AgentSessionEvent', agentSession: { id: 'session-s' }, agentActivity: { id: 'act-1' } })],
+          ['label', 'processing', JSON.stringify({ type: 'Issue', data: { id: 'issue-1' } })],
+          ['old', 'done', JSON.stringify({ type: 'Issue', data: { id: 'issue-2' } })],
+        ];
+        for (const [i, [id, status, payload]] of rows.entries()) {
+          await sql`insert into linear_deliveries (id, dedupe_key, type, action, payload, status, attempts, received_at) values (${id}, ${id}, 'x', 'y', ${payload}, ${status}, 0, ${1000 + i})`.execute(db.kysely);
+        }
+        await migrate(db);
+        const after = await db.kysely.selectFrom('linear_deliveries').select(['id', 'ordering_key', 'webhook_timestamp', 'not_before']).orderBy('id').execute();
+        expect(after).toEqual([
+          { id: 'label', ordering_key: 'issue-1', webhook_timestamp: 1001, not_before: null },
+          { id: 'old', ordering_key: null, webhook_timestamp: 1002, not_before: null },
+          { id: 'prompted', ordering_key: 'session-s', webhook_timestamp: 1000, not_before: null },
+        ]);
+      } finally {
+        await db.close();
+        await database?.drop();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
 
     it('says a note once per issue and kind, also when racing', async () => {
