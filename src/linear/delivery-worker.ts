@@ -3,27 +3,46 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { LinearDelivery } from '../store/linear.js';
 import { toError } from '../tasks/errors.js';
-import { processDelivery, type ProcessorDeps } from './processor.js';
+import { processDelivery, reportLostDelivery, type ProcessorDeps } from './processor.js';
+import { isPassingFailure } from './unavailable.js';
 
 const LEASE_MS = 60_000;
 const DEDUPE_WINDOW_MS = 8 * 60 * 60 * 1000;
+const MAX_IN_FLIGHT = 10;
+/** Tries of a delivery that keeps failing for a passing reason: after 10 s, 30 s, 90 s, 270 s (about 7 minutes in all). */
+export const MAX_ATTEMPTS = 5;
+const FIRST_RETRY_MS = 10_000;
+
+export interface DeliveryWorkerOptions {
+  pollMs?: number;
+  leaseMs?: number;
+}
 
 /**
- * Processes stored webhook deliveries: woken when one is written, and polling so that deliveries
- * accepted before a crash (or by another process) are processed too. A delivery is claimed with a
- * lease, so two processes never handle the same one at once.
+ * Processes stored webhook deliveries: woken when one is written or one is finished, and polling so that
+ * deliveries accepted before a crash (or by another process) are processed too. A delivery is claimed with a
+ * lease, renewed while it is processed, so two processes never handle the same one at once; the claim also
+ * keeps each agent session's (or issue's) deliveries one at a time and in order, across processes.
+ * Deliveries of different sessions run side by side: one slow Linear answer does not hold up another
+ * session's first sign of life.
  */
 export class LinearDeliveryWorker {
   private readonly owner = `linear-${ulid()}`;
-  private running: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private claiming: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
 
   constructor(
     private readonly deps: ProcessorDeps & { store: Store; logger: Logger },
-    private readonly pollMs = 1000,
-  ) {}
+    opts: DeliveryWorkerOptions = {},
+  ) {
+    this.pollMs = opts.pollMs ?? 1000;
+    this.leaseMs = opts.leaseMs ?? LEASE_MS;
+  }
 
   start(): void {
     this.timer = setInterval(() => this.wake(), this.pollMs);
@@ -33,14 +52,14 @@ export class LinearDeliveryWorker {
 
   wake(): void {
     if (this.stopped) return;
-    if (this.running) {
+    if (this.claiming) {
       this.again = true;
       return;
     }
-    this.running = this.drain()
-      .catch((err: unknown) => this.deps.logger.error({ err }, 'Linear delivery processing failed'))
+    this.claiming = this.claim()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'could not claim Linear deliveries'))
       .finally(() => {
-        this.running = undefined;
+        this.claiming = undefined;
         if (this.again) {
           this.again = false;
           this.wake();
@@ -48,9 +67,9 @@ export class LinearDeliveryWorker {
       });
   }
 
-  /** Resolves when nothing is being processed (tests and shutdown). */
+  /** Resolves when nothing is being claimed or processed (tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    while (this.claiming || this.inFlight.size) await Promise.all([this.claiming, ...this.inFlight]);
   }
 
   async stop(): Promise<void> {
@@ -59,49 +78,65 @@ export class LinearDeliveryWorker {
     await this.idle();
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const batch = await this.deps.store.linear.claimDeliveries(this.owner, LEASE_MS, 10);
-      if (batch.length === 0) break;
-      // Different issues and sessions are independent: one slow Linear answer must not hold up another
-      // session's first sign of life. Each one's own events stay in the order they arrived.
-      await Promise.all(
-        [...groupBy(batch, orderingKey).values()].map(async (inOrder) => {
-          for (const delivery of inOrder) await this.process(delivery);
-        }),
-      );
+  private async claim(): Promise<void> {
+    const free = MAX_IN_FLIGHT - this.inFlight.size;
+    if (free <= 0) return;
+    const claimed = await this.deps.store.linear.claimDeliveries(this.owner, this.leaseMs, free);
+    if (claimed.length === 0) await this.deps.store.linear.purgeDeliveries(DEDUPE_WINDOW_MS);
+    for (const delivery of claimed) {
+      // Each finished delivery looks for more: the next event of its session may be waiting for it.
+      const running: Promise<void> = this.process(delivery)
+        .catch((err: unknown) => this.deps.logger.error({ err, deliveryId: delivery.id }, 'a Linear delivery could not be recorded; it is taken up again when its lease runs out'))
+        .finally(() => {
+          this.inFlight.delete(running);
+          this.wake();
+        });
+      this.inFlight.add(running);
     }
-    await this.deps.store.linear.purgeDeliveries(DEDUPE_WINDOW_MS);
   }
 
   private async process(delivery: LinearDelivery): Promise<void> {
+    let renewing = Promise.resolve();
+    const renewal = setInterval(() => (renewing = renewing.then(() => this.renew(delivery))), this.leaseMs / 3);
+    renewal.unref();
+    let outcome: unknown;
+    let failure: unknown;
     try {
-      const outcome = await processDelivery(this.deps, delivery);
-      await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'done', JSON.stringify(outcome));
+      outcome = await processDelivery(this.deps, delivery);
     } catch (err) {
-      this.deps.logger.error({ err, deliveryId: delivery.id }, 'a Linear delivery could not be processed');
-      await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'failed', toError(err).message);
+      failure = err;
+    } finally {
+      clearInterval(renewal);
+      await renewing;
+    }
+    const linear = this.deps.store.linear;
+    if (failure === undefined) {
+      this.warnIfLost(delivery, await linear.finishDelivery(delivery.id, this.owner, 'done', JSON.stringify(outcome)));
+      return;
+    }
+    const passing = isPassingFailure(failure);
+    const message = toError(failure).message;
+    if (passing && delivery.attempts < MAX_ATTEMPTS) {
+      const delayMs = FIRST_RETRY_MS * 3 ** (delivery.attempts - 1);
+      this.deps.logger.warn({ err: failure, deliveryId: delivery.id, attempt: delivery.attempts, retryInMs: delayMs }, 'a Linear delivery failed for a passing reason; it is tried again later');
+      this.warnIfLost(delivery, await linear.retryDelivery(delivery.id, this.owner, message, delayMs));
+      return;
+    }
+    this.deps.logger.error({ err: failure, deliveryId: delivery.id, attempt: delivery.attempts }, 'a Linear delivery could not be processed');
+    await reportLostDelivery(this.deps, delivery, passing);
+    this.warnIfLost(delivery, await linear.finishDelivery(delivery.id, this.owner, 'failed', message));
+  }
+
+  private async renew(delivery: LinearDelivery): Promise<void> {
+    try {
+      this.warnIfLost(delivery, await this.deps.store.linear.renewDeliveryLease(delivery.id, this.owner, this.leaseMs));
+    } catch (err) {
+      this.deps.logger.warn({ err, deliveryId: delivery.id }, "could not renew a Linear delivery's lease");
     }
   }
-}
 
-/** What a delivery must stay in order with: its agent session, else its issue (or entity), else nothing. */
-export function orderingKey(delivery: LinearDelivery): string {
-  try {
-    const body = JSON.parse(delivery.payload) as { agentSession?: { id?: unknown; issueId?: unknown }; data?: { id?: unknown } };
-    const key = body.agentSession?.id ?? body.data?.id;
-    if (typeof key === 'string') return key;
-  } catch {
-    // unparseable: processDelivery records why
+  /** A write guarded by the lease found it gone: another process has taken the delivery over. */
+  private warnIfLost(delivery: LinearDelivery, stillHeld: boolean): void {
+    if (!stillHeld) this.deps.logger.warn({ deliveryId: delivery.id }, 'lost the lease on a Linear delivery: another process took it over and handles it again');
   }
-  return delivery.id;
-}
-
-function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    groups.set(k, [...(groups.get(k) ?? []), item]);
-  }
-  return groups;
 }

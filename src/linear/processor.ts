@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { LinearDelivery } from '../store/linear.js';
-import { ApiError, toError } from '../tasks/errors.js';
+import { ApiError } from '../tasks/errors.js';
 import { createTask } from '../tasks/create-task.js';
 import type { Task } from '../tasks/task.js';
 import { linearMessages } from './messages.js';
@@ -9,6 +9,7 @@ import { processOAuthAppEvent } from './oauth/revocation.js';
 import type { SessionOutcome } from './sessions/session-events.js';
 import type { OAuthTokenVault } from './oauth/token-vault.js';
 import { DEFAULT_TRIGGER_LABEL, decideIssueTrigger, type IssueData } from './trigger.js';
+import { isPassingFailure } from './unavailable.js';
 import { webhookEnvelopeSchema, type WebhookEnvelope } from './webhook.js';
 
 /** How the processor talks back on an issue; every call is best-effort (it logs and never throws). */
@@ -27,6 +28,8 @@ export interface ProcessorDeps {
   oauthVault?: OAuthTokenVault;
   /** Handles `AgentSessionEvent` deliveries (delegation, @mentions, replies and stop). */
   agentSessions?: (payload: unknown, deliveryId: string) => Promise<SessionOutcome>;
+  /** Tells the person in the session that their `AgentSessionEvent` could not be handled (its delivery failed for good). */
+  agentSessionLost?: (payload: unknown, deliveryId: string, unavailable: boolean) => Promise<void>;
 }
 
 export type DeliveryOutcome =
@@ -90,7 +93,7 @@ export async function processDelivery(deps: ProcessorDeps, delivery: LinearDeliv
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) return reject('validation', linearMessages.validationRefused(err.message));
     if (err instanceof ApiError && err.status === 422) return reject(err.code, linearMessages.validationRefused(err.message));
-    if ((err instanceof ApiError && err.status === 503) || isUnavailable(err)) return reject('unavailable', linearMessages.unavailable(label));
+    if (isPassingFailure(err)) return reject('unavailable', linearMessages.unavailable(label));
     deps.logger.error({ err, deliveryId: delivery.id }, 'creating a task from Linear failed');
     return reject('refused', linearMessages.refused(delivery.id));
   }
@@ -116,8 +119,12 @@ function channelMetadata(e: WebhookEnvelope, issue: IssueData, deliveryId: strin
   };
 }
 
-/** Database connection failures mean "try again later", not "your request was wrong". */
-function isUnavailable(err: unknown): boolean {
-  const e = toError(err) as NodeJS.ErrnoException;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '53300', 'SQLITE_BUSY'].includes(String(e.code));
+/** Where a delivery that failed for good can still be reported: an agent session gets an `error` activity (best-effort). */
+export async function reportLostDelivery(deps: ProcessorDeps, delivery: LinearDelivery, unavailable: boolean): Promise<void> {
+  if (delivery.type !== 'AgentSessionEvent' || !deps.agentSessionLost) return;
+  try {
+    await deps.agentSessionLost(JSON.parse(delivery.payload), delivery.id, unavailable);
+  } catch (err) {
+    deps.logger.warn({ err, deliveryId: delivery.id }, 'could not tell the agent session that its event was lost');
+  }
 }

@@ -18,7 +18,7 @@ import { LinearClients } from '../linear/clients.js';
 import { LinearIssueFeedback } from '../linear/feedback.js';
 import { LinearDeliveryWorker } from '../linear/delivery-worker.js';
 import { LinearTaskChannel } from '../linear/task-channel.js';
-import { handleAgentSessionEvent, type AgentSessionEventDeps } from '../linear/sessions/session-events.js';
+import { handleAgentSessionEvent, reportLostSessionEvent, type AgentSessionEventDeps } from '../linear/sessions/session-events.js';
 import { sendTaskInput } from '../tasks/task-input.js';
 import type { Task } from '../tasks/task.js';
 import { linearAdminRoutes } from './linear-admin-routes.js';
@@ -148,6 +148,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       oauthVault,
       onTaskCreated,
       agentSessions: (payload, deliveryId) => handleAgentSessionEvent(agentSessionDeps, payload, deliveryId),
+      agentSessionLost: (payload, deliveryId, unavailable) => reportLostSessionEvent(agentSessionDeps, payload, deliveryId, unavailable),
     });
     const oauthRoutes: LinearOAuthRouteDeps = { store, config, linearClients, vault: oauthVault, endpoint: oauthEndpoint, logger };
     const app = runsApi ? await buildApp({

@@ -27,6 +27,16 @@ export const sessionMessages = {
   stopping: () => 'Got it — stopping.',
   alreadyEnded: (task: Task) => `Task \`${task.id}\` had already ended (${task.status}); nothing to stop.`,
   followUp: () => 'Got it — passing this on.',
+  unknownSession: () =>
+    "bgagent has no record of this session (its start never reached bgagent, or failed), so it can't act on this. Mention bgagent again to start a new session.",
+  lost: (what: 'start' | 'stop' | 'reply', deliveryId: string, unavailable: boolean) => {
+    const failed = { start: 'could not start on this', stop: 'could not stop the task', reply: 'could not pass your message on' }[what];
+    const why = unavailable
+      ? 'it could not reach its database or Linear, also when it tried again over several minutes'
+      : `of an unexpected error (delivery \`${deliveryId}\`; an admin can find the details in the server log)`;
+    const todo = { start: 'Mention bgagent again to start over', stop: 'Press Stop again', reply: 'Send your message again' }[what];
+    return `bgagent ${failed} because ${why}. ${todo}${unavailable ? ' in a few minutes' : ''}.`;
+  },
   continued: (task: Task) => `Continuing in a follow-up task \`${task.id}\` on the same branch.`,
   finished,
 };

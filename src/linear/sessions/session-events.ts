@@ -6,7 +6,7 @@ import type { TaskSignals } from '../../orchestrator/signals.js';
 import type { Store } from '../../store/index.js';
 import type { LinearAgentSessionRow } from '../../store/linear-sessions.js';
 import { createTask } from '../../tasks/create-task.js';
-import { ApiError, toError } from '../../tasks/errors.js';
+import { ApiError } from '../../tasks/errors.js';
 import { isTerminal } from '../../tasks/states.js';
 import type { Task, User } from '../../tasks/task.js';
 import { createAgentActivity } from '../api.js';
@@ -15,6 +15,7 @@ import type { LinearClients } from '../clients.js';
 import type { AgentActivityContent } from '../documents.js';
 import { unsent } from '../lifecycle.js';
 import { forwardMove, startedState } from '../lifecycle-states.js';
+import { isPassingFailure } from '../unavailable.js';
 import { SessionIssue, SessionStarted, type SessionIssueResult } from './documents.js';
 import { agentSessionEventSchema, type AgentSessionEvent } from './events.js';
 import { sessionMessages } from './messages.js';
@@ -216,7 +217,7 @@ async function startTask(
     ));
   } catch (err) {
     const reason = err instanceof ApiError ? err.code : 'refused';
-    const unavailable = (err instanceof ApiError && err.status === 503) || ['ECONNREFUSED', 'ECONNRESET', 'SQLITE_BUSY'].includes(String((toError(err) as NodeJS.ErrnoException).code));
+    const unavailable = isPassingFailure(err);
     if (!(err instanceof ApiError)) log.error({ err }, 'creating a task from a Linear agent session failed');
     await talk.say({ type: 'error', body: unavailable ? sessionMessages.unavailable() : sessionMessages.refused(err instanceof ApiError ? err.message : `unexpected error (delivery ${String(context.channelMetadata.deliveryId)})`) });
     await deps.store.linearSessions.update(session.id, { status: 'refused' });
@@ -248,7 +249,10 @@ async function markStarted(deps: AgentSessionEventDeps, session: LinearAgentSess
 
 async function prompted(deps: AgentSessionEventDeps, e: AgentSessionEvent, talk: SessionTalk, log: Logger): Promise<SessionOutcome> {
   const session = await deps.store.linearSessions.get(e.agentSession.id);
-  if (!session) return { outcome: 'ignored', reason: 'a prompt for a session bgagent does not know' };
+  if (!session) {
+    await talk.say({ type: 'error', body: sessionMessages.unknownSession() });
+    return { outcome: 'rejected', reason: 'a prompt for a session bgagent does not know' };
+  }
   const activity = e.agentActivity;
   const text = activity?.content?.body?.trim() ?? '';
   const prompter = activity?.user ?? (activity?.userId ? { id: activity.userId } : undefined);
@@ -323,6 +327,16 @@ async function stop(deps: AgentSessionEventDeps, session: LinearAgentSessionRow,
   }
   await talk.countOn(task.id);
   return { outcome: 'stopped', taskId: task.id };
+}
+
+/** The session's last word on an event bgagent could not handle (its delivery failed for good), and what to do. */
+export async function reportLostSessionEvent(deps: AgentSessionEventDeps, payload: unknown, deliveryId: string, unavailable: boolean): Promise<void> {
+  const parsed = agentSessionEventSchema.safeParse(payload);
+  if (!parsed.success) return;
+  const e = parsed.data;
+  const talk = new SessionTalk(deps, e.agentSession.id, e.organizationId, deps.logger.child({ agentSessionId: e.agentSession.id, deliveryId }));
+  const what = e.action === 'created' ? 'start' : e.agentActivity?.signal === 'stop' ? 'stop' : 'reply';
+  await talk.say({ type: 'error', body: sessionMessages.lost(what, deliveryId, unavailable) });
 }
 
 async function linkedUserName(store: Store, workspaceId: string, linearUserId: string | undefined): Promise<string | undefined> {
