@@ -38,6 +38,28 @@ describe('stopping a Linear agent session, and what a session may cost Linear', 
     expect((await rig.task(taskId)).status).toBe('CANCELLED');
   });
 
+  it('stop reaches the continuation a reply from the API started after the session\'s task ended', async () => {
+    // One task at a time for ada, and a labelled task that holds it: the session's tasks wait in the queue.
+    rig = await startSessionRig({ agentCommand: 'sleep 30', env: { BGAGENT_MAX_CONCURRENT_PER_USER: '1' } });
+    await rig.server.api('POST', '/v1/repos', { body: { name: 'acme/demo', clone_url: rig.github.gitUrl('acme', 'demo'), agent: 'claude' } });
+    const blocker = await rig.label();
+    const { session, deliveryId } = await rig.delegate({ projectId: rig.githubProject.id });
+    const { taskId } = JSON.parse((await rig.processed(deliveryId)).result!);
+    expect((await rig.server.api('DELETE', `/v1/tasks/${taskId}`)).status).toBe(200);
+    const input = await rig.server.api('POST', `/v1/tasks/${taskId}/input`, { body: { text: 'One more thing: the footer too.' } });
+    expect(input.status, JSON.stringify(input.body)).toBe(201);
+    const continuation = input.body.task.id;
+    expect((await rig.task(continuation)).status).toBe('QUEUED');
+
+    const stop = await rig.prompt(session, '', 'stop');
+    expect(stop.outcome).toEqual({ outcome: 'stopped', taskId: continuation });
+    expect(await rig.task(continuation)).toMatchObject({ status: 'CANCELLED', cancelled_by: 'ada' });
+    const response = await rig.activity(session, 'response', 2);
+    expect(response.content.body).toMatch(/^Stopped by ada\./);
+    expect(rig.activities(session).map(line).at(-1)).toBe(line(response));
+    await rig.server.api('DELETE', `/v1/tasks/${blocker.taskId}`);
+  });
+
   it('a reply the agent cannot take is acknowledged and answered with the reason', async () => {
     rig = await startSessionRig({ agentCommand: 'sleep 3' });
     const { session, deliveryId } = await rig.delegate({ projectId: rig.project.id });

@@ -304,7 +304,7 @@ async function prompted(deps: AgentSessionEventDeps, e: AgentSessionEvent, talk:
 /** Linear's stop signal: cancel at once; the runner (wherever it is) stops the agent and the channel ends the session. */
 async function stop(deps: AgentSessionEventDeps, session: LinearAgentSessionRow, prompter: { id: string; name?: string } | undefined, talk: SessionTalk, log: Logger): Promise<SessionOutcome> {
   await talk.say({ type: 'thought', body: sessionMessages.stopping() });
-  const task = session.task_id ? await deps.store.tasks.get(session.task_id) : undefined;
+  const task = session.task_id ? await newestContinuation(deps.store, session.task_id) : undefined;
   if (!task) {
     await talk.say({ type: 'response', body: 'Stopped. No task had started.' });
     await deps.store.linearSessions.update(session.id, { status: 'refused' });
@@ -327,6 +327,13 @@ async function stop(deps: AgentSessionEventDeps, session: LinearAgentSessionRow,
   }
   await talk.countOn(task.id);
   return { outcome: 'stopped', taskId: task.id };
+}
+
+/** The task the session's work is in now: a reply from anywhere (Linear, the CLI, the API) may have continued it. */
+async function newestContinuation(store: Store, taskId: string): Promise<Task | undefined> {
+  let task = await store.tasks.get(taskId);
+  for (let next = task; next; next = await store.tasks.latestContinuation(next.id)) task = next;
+  return task;
 }
 
 /** The session's last word on an event bgagent could not handle (its delivery failed for good), and what to do. */
