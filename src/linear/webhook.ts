@@ -62,11 +62,22 @@ export function verifyLinearWebhook(rawBody: Buffer, signature: string | undefin
 
 /**
  * Redeliveries carry a new delivery id but the same entity, action and timestamp. Agent session events
- * carry no `data`: their entity is the new activity (`prompted`) or the session (`created`).
+ * carry no `data`, and each names what it is about for good: the person's new activity (`prompted`) or the
+ * session (`created`); so they are keyed without the timestamp, and a resent reply is never passed on twice.
  */
 export function dedupeKey(e: WebhookEnvelope): string {
+  const event = sessionEventEntity(e);
+  if (event) return `${e.type}:${event}:${e.action}`;
   const entity = e.data?.id ?? idOf(e.agentActivity) ?? idOf(e.agentSession) ?? '-';
   return `${e.type}:${entity}:${e.action}:${e.webhookTimestamp}`;
+}
+
+/** A session is created once, and a person's activity prompts once: the id alone names the event. */
+function sessionEventEntity(e: WebhookEnvelope): string | undefined {
+  if (e.type !== 'AgentSessionEvent') return undefined;
+  if (e.action === 'created') return idOf(e.agentSession);
+  if (e.action === 'prompted') return idOf(e.agentActivity);
+  return undefined;
 }
 
 /** What a delivery must stay in order with: its agent session, else its issue (or entity); null: nothing. */

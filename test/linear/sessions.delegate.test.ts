@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScriptedModel, type ScriptedModel } from '../support/anthropic/scripted-server.js';
-import { agentSessionCreated } from '../support/linear/agent-session-webhooks.js';
+import { agentSessionCreated, agentSessionPrompted } from '../support/linear/agent-session-webhooks.js';
 import { TASK_TOOL_NAMES } from '../../src/agent/task-tools.js';
 import { line, PUBLIC_URL, startSessionRig, type SessionRig } from './sessions.support.js';
 
@@ -108,19 +108,27 @@ describe('a delegated issue shows its task as a live Linear agent session', () =
     expect((await rig.activity(session, 'response', 2)).content.body).toContain('Made it blue as well.');
   }, 90_000);
 
-  it('a redelivered created makes no second task and no second thought', async () => {
-    rig = await startSessionRig();
-    const { session, deliveryId } = await rig.delegate({ projectId: rig.project.id });
+  it('a created or a reply sent again (a new delivery id, a new timestamp) is acknowledged as a duplicate and makes no second task, thought or message', async () => {
+    // One task at a time for ada, held by a labelled task: the session's task (Claude Code, which takes replies) stays queued.
+    rig = await startSessionRig({ agentCommand: 'sleep 30', env: { BGAGENT_MAX_CONCURRENT_PER_USER: '1' } });
+    await rig.server.api('POST', '/v1/repos', { body: { name: 'acme/demo', clone_url: rig.github.gitUrl('acme', 'demo'), agent: 'claude' } });
+    const blocker = await rig.label();
+    const { session, deliveryId } = await rig.delegate({ projectId: rig.githubProject.id });
     const first = JSON.parse((await rig.processed(deliveryId)).result!);
     expect(first.outcome).toBe('created');
     const issue = rig.emu.state.issues.get(session.issueId!)!;
-    // Linear retries with a new delivery id; a crash-replay also carries a new timestamp.
-    const again = agentSessionCreated(rig.emu.state, { issue }).payload;
+    const again = agentSessionCreated(rig.emu.state, { issue, webhookTimestamp: Date.now() + 1 }).payload;
     (again.agentSession as { id: string }).id = session.id;
-    const replay = await rig.deliver(again);
-    expect(replay.outcome).toEqual({ outcome: 'replayed', taskId: first.taskId });
-    expect(await rig.count('tasks')).toBe(1);
-    expect(rig.activities(session).filter((a) => a.content.type === 'thought' && String(a.content.body).startsWith('Got it'))).toHaveLength(1);
-    await rig.ended(first.taskId);
+    expect((await rig.send(again)).body).toMatchObject({ status: 'duplicate' });
+
+    const { payload: reply } = agentSessionPrompted(rig.emu.state, session, { body: 'Also the footer' });
+    const sent = await rig.deliver(reply);
+    expect(sent.outcome).toMatchObject({ outcome: 'forwarded', kind: 'delivered' });
+    expect((await rig.send({ ...reply, webhookTimestamp: Date.now() + 1 })).body).toMatchObject({ status: 'duplicate' });
+
+    expect(await rig.count('tasks')).toBe(2); // the labelled one and the session's
+    expect((await rig.server.store.inputs.pending(first.taskId)).map((i) => i.text)).toEqual(['Also the footer']);
+    expect(rig.activities(session).filter((a) => a.content.type === 'thought' && String(a.content.body).startsWith('Got it'))).toHaveLength(2);
+    await rig.server.api('DELETE', `/v1/tasks/${blocker.taskId}`);
   });
 });

@@ -77,13 +77,16 @@ describe('the repository a reply names', () => {
 
 describe('deduplicating agent session webhooks', () => {
   const base = { type: 'AgentSessionEvent', webhookTimestamp: 1_700_000_000_000 };
-  it('keys a created event by its session and a prompted one by its new activity, never by the timestamp alone', () => {
-    const a = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'created', agentSession: { id: 's-1' } }));
-    const b = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'created', agentSession: { id: 's-2' } }));
-    const p1 = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-1' } }));
-    const p2 = dedupeKey(webhookEnvelopeSchema.parse({ ...base, action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-2' } }));
-    expect(a).toBe('AgentSessionEvent:s-1:created:1700000000000');
-    expect(new Set([a, b, p1, p2]).size).toBe(4);
-    expect(dedupeKey(webhookEnvelopeSchema.parse({ ...base, type: 'Issue', action: 'update', data: { id: 'i-1' } }))).toBe('Issue:i-1:update:1700000000000');
+  const key = (over: Record<string, unknown>) => dedupeKey(webhookEnvelopeSchema.parse({ ...base, ...over }));
+  it('keys a created event by its session and a prompted one by its new activity, without the timestamp: a resend is the same event', () => {
+    const created = key({ action: 'created', agentSession: { id: 's-1' } });
+    const reply = key({ action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-1' } });
+    expect(created).toBe('AgentSessionEvent:s-1:created');
+    expect(reply).toBe('AgentSessionEvent:act-1:prompted');
+    expect(key({ action: 'created', agentSession: { id: 's-1' }, webhookTimestamp: 1_700_000_060_000 })).toBe(created);
+    expect(key({ action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-1' }, webhookTimestamp: 1_700_000_060_000 })).toBe(reply);
+    const others = [key({ action: 'created', agentSession: { id: 's-2' } }), key({ action: 'prompted', agentSession: { id: 's-1' }, agentActivity: { id: 'act-2' } })];
+    expect(new Set([created, reply, ...others]).size).toBe(4);
+    expect(key({ type: 'Issue', action: 'update', data: { id: 'i-1' } })).toBe('Issue:i-1:update:1700000000000');
   });
 });
