@@ -179,10 +179,10 @@ export class ClaudeHarness implements AgentHarness {
 
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
       if (!result) return { outcome: 'failed', errorMessage: describeCrash(stderrTail), costUsd, turns };
-      return withConversation(finish(result, input, apiError, log, question), home, sessionId, followUps);
+      return withConversation(finish(result, input, apiError, log, question), input, home, sessionId, followUps);
     } catch (err) {
       if (stopReason) return stoppedResult(stopReason, input, costUsd, turns, lastText);
-      if (result) return withConversation(finish(result, input, apiError, log, question), home, sessionId, followUps);
+      if (result) return withConversation(finish(result, input, apiError, log, question), input, home, sessionId, followUps);
       const message = err instanceof Error ? err.message : String(err);
       log.warn({ err: message }, 'agent run failed');
       return { outcome: 'failed', errorMessage: `The agent could not run: ${message}${stderrTail ? ` (${lastLine(stderrTail)})` : ''}`, costUsd, turns };
@@ -292,17 +292,23 @@ function readTranscript(home: string, sessionId: string): string | undefined {
   return undefined;
 }
 
-/** What the person said in a transcript: the text of its user lines (not tool results, not Claude Code's queue bookkeeping). */
+/**
+ * What reached the model as the person's words in a transcript: the text of user lines, and the messages
+ * Claude Code absorbed mid-turn (`queued_command` attachments). Not tool results, and not a queue entry
+ * alone: a message enqueued as the run ended may never have been shown. An unknown format counts as unseen,
+ * which at worst hands a message to the agent twice.
+ */
 function userTexts(transcript: string): string[] {
   const texts: string[] = [];
   for (const line of transcript.split('\n')) {
-    if (!line.includes('"type":"user"')) continue;
-    let entry: { type?: unknown; message?: { content?: unknown } };
+    if (!line.includes('"type":"user"') && !line.includes('"queued_command"')) continue;
+    let entry: { type?: unknown; message?: { content?: unknown }; attachment?: { type?: unknown; prompt?: unknown } };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
       continue;
     }
+    if (entry.type === 'attachment' && entry.attachment?.type === 'queued_command' && typeof entry.attachment.prompt === 'string') texts.push(entry.attachment.prompt);
     if (entry.type !== 'user') continue;
     const content = entry.message?.content;
     if (typeof content === 'string') texts.push(content);
@@ -314,16 +320,25 @@ function userTexts(transcript: string): string[] {
 }
 
 /** Adds the conversation, and the follow-ups that never reached the model (sent as the run ended). */
-function withConversation(result: AgentResult, home: string | undefined, sessionId: string | undefined, followUps: string[]): AgentResult {
+function withConversation(result: AgentResult, input: AgentRunInput, home: string | undefined, sessionId: string | undefined, followUps: string[]): AgentResult {
   const transcript = home && sessionId ? readTranscript(home, sessionId) : undefined;
-  // Claude Code may fold queued messages into one user message, so a follow-up counts as seen if a user message holds it.
-  const said = transcript ? userTexts(transcript) : [];
-  const undelivered = followUps.filter((text) => !said.some((t) => t.includes(text)));
+  const undelivered = unseenFollowUps(followUps, transcript, { restored: input.resume?.transcript, prompt: input.prompt || input.taskText });
   return {
     ...result,
     ...(transcript && sessionId ? { conversation: { sessionId, transcript } } : {}),
     ...(undelivered.length ? { undelivered } : {}),
   };
+}
+
+/**
+ * The follow-ups no user message of this run holds. Claude Code may fold queued messages into one user
+ * message (the prompt's, too), so a follow-up counts as seen when a user message of this run holds it outside
+ * the prompt: earlier runs' messages and the prompt would otherwise "hold" a short reply such as "yes".
+ */
+export function unseenFollowUps(followUps: string[], transcript: string | undefined, run: { restored: string | undefined; prompt: string }): string[] {
+  const thisRun = transcript && run.restored && transcript.startsWith(run.restored) ? transcript.slice(run.restored.length) : transcript;
+  const said = thisRun ? userTexts(thisRun).map((t) => t.split(run.prompt).join('\n')) : [];
+  return followUps.filter((text) => !said.some((t) => t.includes(text)));
 }
 
 function stoppedResult(reason: StopReason, input: AgentRunInput, costUsd?: number, turns?: number, lastText?: string): AgentResult {

@@ -251,13 +251,18 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0007_one_continuation_per_task': {
       async up(db: Kysely<unknown>) {
         // Two messages could race to continue one ended task. Chain any such siblings (each continues the
-        // one before it, as if sent one after another) so the index can hold from now on.
+        // one before it, as if sent one after another) so the index can hold from now on. A sibling may have
+        // continuations of its own, so go round until no task has two; each round moves tasks under a newer
+        // parent, so it ends.
         const k = db as Kysely<{ tasks: { id: string; parent_task_id: string | null } }>;
-        const twins = await k.selectFrom('tasks').select('parent_task_id').where('parent_task_id', 'is not', null).groupBy('parent_task_id').having(sql`count(*)`, '>', 1).execute();
-        for (const { parent_task_id } of twins) {
-          const children = await k.selectFrom('tasks').select('id').where('parent_task_id', '=', parent_task_id).orderBy('id').execute();
-          for (let i = 1; i < children.length; i++) {
-            await k.updateTable('tasks').set({ parent_task_id: children[i - 1]!.id }).where('id', '=', children[i]!.id).execute();
+        for (;;) {
+          const twins = await k.selectFrom('tasks').select('parent_task_id').where('parent_task_id', 'is not', null).groupBy('parent_task_id').having(sql`count(*)`, '>', 1).execute();
+          if (!twins.length) break;
+          for (const { parent_task_id } of twins) {
+            const children = await k.selectFrom('tasks').select('id').where('parent_task_id', '=', parent_task_id).orderBy('id').execute();
+            for (let i = 1; i < children.length; i++) {
+              await k.updateTable('tasks').set({ parent_task_id: children[i - 1]!.id }).where('id', '=', children[i]!.id).execute();
+            }
           }
         }
         await db.schema.createIndex('tasks_one_continuation').on('tasks').column('parent_task_id').unique().where(sql.ref('parent_task_id'), 'is not', null).execute();

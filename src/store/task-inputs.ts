@@ -80,18 +80,19 @@ export class TaskInputStore {
   }
 
   /**
-   * What an ended task's agent never worked into its saved conversation: the inputs still pending, and those
-   * handed out at or after the conversation was last saved (the run that took them crashed or was stopped).
-   * The pending ones are marked delivered: a continuation carries them all.
+   * What an ended task's agent never worked on: the inputs still pending and, unless the task completed (its
+   * agent did finish the work it was handed), those handed out at or after its conversation was last saved
+   * (the run that took them crashed or was stopped). The pending ones are marked delivered: a continuation
+   * carries them all.
    */
-  async takeUnsaved(exec: Executor, taskId: string): Promise<TaskInput[]> {
-    const saved = await exec.selectFrom('agent_conversations').select('updated_at').where('task_id', '=', taskId).executeTakeFirst();
+  async takeLeftovers(exec: Executor, taskId: string, opts: { completed: boolean }): Promise<TaskInput[]> {
+    const saved = opts.completed ? undefined : await exec.selectFrom('agent_conversations').select('updated_at').where('task_id', '=', taskId).executeTakeFirst();
     const savedAt = saved ? Number(saved.updated_at) : -1;
     const rows = await exec
       .selectFrom('task_inputs')
       .selectAll()
       .where('task_id', '=', taskId)
-      .where((eb) => eb.or([eb('delivered_at', 'is', null), eb('delivered_at', '>=', savedAt)]))
+      .where((eb) => (opts.completed ? eb('delivered_at', 'is', null) : eb.or([eb('delivered_at', 'is', null), eb('delivered_at', '>=', savedAt)])))
       .orderBy('id')
       .execute();
     const now = this.now();

@@ -113,15 +113,16 @@ export async function resumeWithAnswer(store: Store, trx: Transaction<Database>,
 /**
  * A new task that goes on from an ended one: same user, repository, branch (so the push updates the same
  * pull request) and channel; its agent resumes the parent's conversation when one was saved. It carries
- * the person's new message, if any, after every message the parent's agent never worked into its saved
- * conversation. Undefined when there is nothing to carry; throws when the parent already has a continuation.
+ * the person's new message, if any, after every message the parent's agent never worked on (see
+ * `takeLeftovers`). Undefined when there is nothing to carry; throws when the parent already has a continuation.
  */
 export async function continueTask(deps: TaskInputDeps, parent: Task, input?: { text: string; author: string }): Promise<Task | undefined> {
   const now = Date.now();
   const id = nextId(now);
   const firstLine = parent.taskDescription.split('\n')[0]!.slice(0, 120);
   const created = await deps.store.db.kysely.transaction().execute(async (trx) => {
-    const messages = [...(await deps.store.inputs.takeUnsaved(trx, parent.id)), ...(input ? [input] : [])];
+    const leftovers = await deps.store.inputs.takeLeftovers(trx, parent.id, { completed: parent.status === 'COMPLETED' });
+    const messages = [...leftovers, ...(input ? [input] : [])];
     if (!messages.length) return undefined;
     const text = messages.map((m) => m.text).join('\n\n');
     const authors = [...new Set(messages.map((m) => m.author))].join(', ');

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClaudeHarness } from '../../src/agent/claude-harness.js';
+import { ClaudeHarness, unseenFollowUps } from '../../src/agent/claude-harness.js';
 import type { AgentInputs } from '../../src/agent/harness.js';
 import { TASK_TOOL_NAMES } from '../../src/agent/task-tools.js';
 import { startScriptedModel, type ScriptedModel } from '../support/anthropic/scripted-server.js';
@@ -55,6 +55,12 @@ describe('the claude harness with follow-ups, questions and resumed conversation
     expect(result.undelivered).toBeUndefined();
     expect(result.conversation?.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(result.conversation?.transcript).toContain('Also add a CHANGELOG line, please');
+    // Claude Code may fold the follow-up into the prompt's user message: only text outside the prompt counts,
+    // and only lines this run wrote (not a restored conversation's).
+    const transcript = result.conversation!.transcript;
+    const run = { restored: undefined, prompt: 'Do the scripted thing' };
+    expect(unseenFollowUps(['Also add a CHANGELOG line, please', 'scripted', 'thing'], transcript, run)).toEqual(['scripted', 'thing']);
+    expect(unseenFollowUps(['Also add a CHANGELOG line, please'], transcript, { ...run, restored: transcript })).toEqual(['Also add a CHANGELOG line, please']);
     expect(input.events).toContainEqual(expect.objectContaining({ type: 'agent_message', message: expect.stringContaining('Follow-up passed to the agent') }));
   });
 

@@ -4,7 +4,7 @@ import { migrate } from '../../src/store/index.js';
 import { TaskSignals } from '../../src/orchestrator/signals.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { ApiError } from '../../src/tasks/errors.js';
-import { sendTaskInput } from '../../src/tasks/task-input.js';
+import { continueTask, sendTaskInput } from '../../src/tasks/task-input.js';
 import type { Task } from '../../src/tasks/task.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
 
@@ -119,22 +119,40 @@ for (const target of storeTargets) {
       expect((await s.tasks.listEvents(task.id)).at(-1)).toMatchObject({ type: 'task_continued', message: `Follow-up from ada, bob continues in task ${next.id}` });
     });
 
+    it('a completed task carries only the messages its agent was never handed, even when its conversation was not saved', async () => {
+      const { s, deps, task } = await setup();
+      const step = (from: Task['status'], to: Task['status']) => s.tasks.transition(task.id, [from], to, { event: { type: 't', message: 't' } });
+      await step('SUBMITTED', 'HYDRATING');
+      await step('HYDRATING', 'RUNNING');
+      await sendTaskInput(deps, task.id, { text: 'also add a test', author: 'ada' });
+      await s.inputs.take(task.id);
+      await step('RUNNING', 'FINALIZING');
+      await step('FINALIZING', 'COMPLETED');
+      expect(await continueTask(deps, (await s.tasks.get(task.id))!)).toBeUndefined();
+
+      const { task: next } = await sendTaskInput(deps, task.id, { text: 'now the docs', author: 'ada' });
+      expect(next.taskDescription.split('\n\n(Follow-up')[0]).toBe('now the docs');
+    });
+
     it('the one-continuation index chains continuations that raced before it existed', async () => {
       const { s, task } = await setup();
       await fail(s, task.id);
       await sql`drop index tasks_one_continuation`.execute(s.db.kysely);
-      const twins: string[] = [];
-      for (const text of ['a', 'b', 'c']) {
-        const user = await s.users.ensure('ada');
-        const { task: child } = await createTask({ store: s, onCreated: () => {} }, user, { repo: 'acme/app', task: text });
-        await sql`update tasks set parent_task_id = ${task.id} where id = ${child.id}`.execute(s.db.kysely);
-        twins.push(child.id);
-      }
+      const user = await s.users.ensure('ada');
+      const child = async (text: string, parent: string) => {
+        const { task: t } = await createTask({ store: s, onCreated: () => {} }, user, { repo: 'acme/app', task: text });
+        await sql`update tasks set parent_task_id = ${parent} where id = ${t.id}`.execute(s.db.kysely);
+        return t.id;
+      };
+      // Three racing continuations of the task; the first was itself continued later.
+      const [a, b, c] = [await child('a', task.id), await child('b', task.id), await child('c', task.id)];
+      const a1 = await child('a1', a);
       await sql`delete from kysely_migration where name = '0007_one_continuation_per_task'`.execute(s.db.kysely);
       await migrate(s.db);
-      const parents = await Promise.all(twins.map(async (id) => (await s.tasks.get(id))!.parentTaskId));
-      expect(parents).toEqual([task.id, twins[0], twins[1]]);
-      await expect(sql`update tasks set parent_task_id = ${task.id} where id = ${twins[2]!}`.execute(s.db.kysely)).rejects.toThrow();
+      const chain: string[] = [];
+      for (let next = await s.tasks.latestContinuation(task.id); next; next = await s.tasks.latestContinuation(next.id)) chain.push(next.id);
+      expect(chain).toEqual([a, b, c, a1]);
+      await expect(sql`update tasks set parent_task_id = ${task.id} where id = ${c}`.execute(s.db.kysely)).rejects.toThrow();
     });
 
     it('refuses an empty message or an unknown task and stores nothing', async () => {
