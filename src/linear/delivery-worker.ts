@@ -12,6 +12,7 @@ const MAX_IN_FLIGHT = 10;
 /** Tries of a delivery that keeps failing for a passing reason: after 10 s, 30 s, 90 s, 270 s (about 7 minutes in all). */
 export const MAX_ATTEMPTS = 5;
 const FIRST_RETRY_MS = 10_000;
+const CLAIM_FAILURES_PER_LOG = 60;
 
 export interface DeliveryWorkerOptions {
   pollMs?: number;
@@ -31,6 +32,7 @@ export class LinearDeliveryWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private claiming: Promise<void> | undefined;
   private again = false;
+  private failedClaims = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly pollMs: number;
@@ -57,7 +59,14 @@ export class LinearDeliveryWorker {
       return;
     }
     this.claiming = this.claim()
-      .catch((err: unknown) => this.deps.logger.error({ err }, 'could not claim Linear deliveries'))
+      .then(() => {
+        if (this.failedClaims > 0) this.deps.logger.info({ failedClaims: this.failedClaims }, 'claiming Linear deliveries works again');
+        this.failedClaims = 0;
+      })
+      .catch((err: unknown) => {
+        // Once when the database goes away, then once a minute or so (a claim is tried every poll).
+        if (this.failedClaims++ % CLAIM_FAILURES_PER_LOG === 0) this.deps.logger.error({ err, failedClaims: this.failedClaims }, 'could not claim Linear deliveries');
+      })
       .finally(() => {
         this.claiming = undefined;
         if (this.again) {
@@ -96,6 +105,13 @@ export class LinearDeliveryWorker {
   }
 
   private async process(delivery: LinearDelivery): Promise<void> {
+    if (delivery.attempts > MAX_ATTEMPTS) {
+      // Taken over again and again: whatever handles it keeps killing its process. Stop before it runs once more.
+      this.deps.logger.error({ deliveryId: delivery.id, attempt: delivery.attempts }, 'a Linear delivery was taken over after its processor stopped too many times; giving it up');
+      await reportLostDelivery(this.deps, delivery, false);
+      this.warnIfLost(delivery, await this.deps.store.linear.finishDelivery(delivery.id, this.owner, 'failed', `given up after ${delivery.attempts - 1} attempts whose process stopped`));
+      return;
+    }
     let renewing = Promise.resolve();
     const renewal = setInterval(() => (renewing = renewing.then(() => this.renew(delivery))), this.leaseMs / 3);
     renewal.unref();

@@ -22,12 +22,15 @@ export interface NewDelivery {
 
 /**
  * True when an unfinished delivery of the same ordering key goes before `row`: one being processed (also
- * with its lease run out: it is taken over first), or one waiting that Linear sent earlier.
+ * with its lease run out: it is taken over first), or, for a waiting `row`, one waiting that Linear sent
+ * earlier. A delivery being processed is never behind a waiting one (an earlier event Linear retried late
+ * waits for it), so two deliveries can never hold each other back.
  */
 const behindAnother = (row: string) => sql<boolean>`exists (
   select 1 from linear_deliveries o
   where o.ordering_key = ${sql.ref(`${row}.ordering_key`)} and o.id <> ${sql.ref(`${row}.id`)}
-    and (o.status = 'processing' or (o.status = 'pending' and (o.webhook_timestamp, o.id) < (${sql.ref(`${row}.webhook_timestamp`)}, ${sql.ref(`${row}.id`)})))
+    and (o.status = 'processing'
+      or (o.status = 'pending' and ${sql.ref(`${row}.status`)} = 'pending' and (o.webhook_timestamp, o.id) < (${sql.ref(`${row}.webhook_timestamp`)}, ${sql.ref(`${row}.id`)})))
 )`;
 
 /** Linear's registry (workspaces, project → repo mappings, user links) and the durable webhook deliveries. */

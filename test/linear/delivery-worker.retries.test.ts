@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_ATTEMPTS, type LinearDeliveryWorker } from '../../src/linear/delivery-worker.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
+import { captureLogs, LEVEL } from './capture-logs.js';
 import { insertSessionEvent, recorder, recordingWorker } from './delivery-worker.support.js';
 
 const unreachable = () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED' });
@@ -50,6 +51,40 @@ for (const target of storeTargets) {
       expect(r.log).toEqual(['start created', 'start created', 'start created', 'end created', 'start prompted', 'end prompted']);
       expect(await s.linear.getDelivery('created')).toMatchObject({ status: 'done', attempts: 3 });
       expect(r.lost).toEqual([]);
+    });
+
+    it('the database out of reach while claiming: one ERROR, then one every 60 failed claims; the deliveries are processed once it is back', async () => {
+      const { s, r } = await rig();
+      let down = true;
+      const linear = Object.assign(Object.create(s.linear) as typeof s.linear, {
+        claimDeliveries: (...args: Parameters<typeof s.linear.claimDeliveries>) => (down ? Promise.reject(unreachable()) : s.linear.claimDeliveries(...args)),
+      });
+      const logs = captureLogs();
+      const worker = recordingWorker({ ...s, linear }, r, { logger: logs.logger });
+      workers.push(worker);
+      const round = async () => {
+        worker.wake();
+        await worker.idle();
+      };
+      for (let i = 0; i < 130; i++) await round();
+      expect(logs.entries().filter((e) => e.level === LEVEL.error).map((e) => e.failedClaims)).toEqual([1, 61, 121]);
+      down = false;
+      await round();
+      await round();
+      expect(r.log).toEqual(['start created', 'end created', 'start prompted', 'end prompted']);
+      expect(logs.entries().filter((e) => e.level === LEVEL.info).map((e) => e.msg)).toContain('claiming Linear deliveries works again');
+    });
+
+    it('a delivery whose processor keeps dying is given up after the last try: the session is told, and its next event goes ahead', async () => {
+      const { s, r, round } = await rig();
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        expect((await s.linear.claimDeliveries('crashing', 1000, 1)).map((d) => d.id)).toEqual(['created']);
+        clock += 1001; // the process died; its lease runs out
+      }
+      await round();
+      expect(r.log).toEqual(['start prompted', 'end prompted']);
+      expect(r.lost).toEqual(['created unexpected']);
+      expect(await s.linear.getDelivery('created')).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS + 1 });
     });
 
     it(`still out of reach at the ${MAX_ATTEMPTS}th try: failed, the session is told, and its next event goes ahead`, async () => {

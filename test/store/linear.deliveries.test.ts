@@ -118,6 +118,19 @@ for (const target of storeTargets) {
       expect((await s.linear.claimDeliveries('alive', 1000, 10)).map((d) => d.id)).toEqual(['prompted']);
     });
 
+    it('an earlier event that arrives while a later one is processed waits for it, and is not blocked by it for good when its processor dies', async () => {
+      const s = await open();
+      await s.linear.insertDelivery(delivery('later', 'k1', { key: 'session-s', sentAt: 2000 }));
+      expect((await s.linear.claimDeliveries('dead', 1000, 1)).map((d) => d.id)).toEqual(['later']);
+      // Linear retried an earlier event of the session only now.
+      await s.linear.insertDelivery(delivery('earlier', 'k2', { key: 'session-s', sentAt: 1000 }));
+      expect(await s.linear.claimDeliveries('alive', 1000, 10)).toEqual([]);
+      clock += 5000;
+      expect((await s.linear.claimDeliveries('alive', 1000, 10)).map((d) => d.id)).toEqual(['later']);
+      expect(await s.linear.finishDelivery('later', 'alive', 'done', '{}')).toBe(true);
+      expect((await s.linear.claimDeliveries('alive', 1000, 10)).map((d) => d.id)).toEqual(['earlier']);
+    });
+
     it('claims only the first waiting delivery of each key, also with workers racing', async () => {
       const s = await open();
       for (const key of ['a', 'b', 'c', 'd', 'e']) {

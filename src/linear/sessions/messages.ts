@@ -21,7 +21,6 @@ export const sessionMessages = {
     ].join('\n'),
   repoNotRecognised: (repos: string[]) => `I couldn't find one of the repositories in your reply. Reply with one of: ${repos.map((r) => `\`${r}\``).join(', ')}.`,
   refused: (message: string) => `bgagent refused this task: ${message}`,
-  unavailable: () => 'bgagent is temporarily unavailable and could not start this task. Mention bgagent again in a minute.',
   queued: (cap: number) => `Queued: you already have ${cap} bgagent task${cap === 1 ? '' : 's'} running. This one starts on its own when one of them finishes.`,
   started: (task: Task) => `Started in \`${task.repo}\` (task \`${task.id}\`): preparing a workspace.`,
   stopping: () => 'Got it — stopping.',

@@ -216,10 +216,12 @@ async function startTask(
       { idempotencyKey: `linear-session:${session.id}` },
     ));
   } catch (err) {
+    // The database out of reach: the delivery is tried again later (the idempotency key makes one task), and
+    // the session is told only if every try fails.
+    if (isPassingFailure(err)) throw err;
     const reason = err instanceof ApiError ? err.code : 'refused';
-    const unavailable = isPassingFailure(err);
     if (!(err instanceof ApiError)) log.error({ err }, 'creating a task from a Linear agent session failed');
-    await talk.say({ type: 'error', body: unavailable ? sessionMessages.unavailable() : sessionMessages.refused(err instanceof ApiError ? err.message : `unexpected error (delivery ${String(context.channelMetadata.deliveryId)})`) });
+    await talk.say({ type: 'error', body: sessionMessages.refused(err instanceof ApiError ? err.message : `unexpected error (delivery ${String(context.channelMetadata.deliveryId)})`) });
     await deps.store.linearSessions.update(session.id, { status: 'refused' });
     return { outcome: 'rejected', reason };
   }
@@ -288,12 +290,17 @@ async function prompted(deps: AgentSessionEventDeps, e: AgentSessionEvent, talk:
     const author = (await linkedUserName(deps.store, session.workspace_id, prompter?.id)) ?? prompter?.name ?? 'someone on Linear';
     const result = await deps.sendTaskInput(taskId, { text, author });
     if (result.kind === 'continued') {
-      await deps.store.linearSessions.update(session.id, { taskId: result.task.id });
+      // Only a shortcut: a reply or stop follows the task's continuations anyway. Failing here must not
+      // make the reply look lost (and be sent again) once it was passed on.
+      await deps.store.linearSessions.update(session.id, { taskId: result.task.id }).catch((err: unknown) => log.warn({ err }, "could not record the session's continuation"));
       await talk.say({ type: 'thought', body: sessionMessages.continued(result.task) });
     }
     await talk.countOn(result.task.id);
     return { outcome: 'forwarded', taskId: result.task.id, kind: result.kind };
   } catch (err) {
+    // The database out of reach: the delivery is tried again later. (The message is stored in one
+    // transaction; only a failure after it, e.g. reading the task back, could pass it on twice.)
+    if (isPassingFailure(err)) throw err;
     if (!(err instanceof ApiError)) log.error({ err }, 'passing a Linear reply to the task failed');
     await talk.say({ type: 'error', body: sessionMessages.refused(err instanceof ApiError ? err.message : 'the reply could not be passed on; try again') });
     await talk.countOn(taskId);
