@@ -119,10 +119,11 @@ describe('ClaudeHarness limits and failures', () => {
       { toolUse: { name: 'Bash', input: { command: LONG_COMMAND, timeout: 60000 } } },
       { finish: 'never reached' },
     ]);
-    const result = await harnessFor(model.url).run(runInput(ws, { timeoutMs: 2000 }));
+    // Long enough for Claude Code to start the command on a loaded machine; the command runs for a minute.
+    const result = await harnessFor(model.url).run(runInput(ws, { timeoutMs: 6000 }));
 
     expect(result.outcome).toBe('timed_out');
-    expect(result.errorMessage).toContain('longer than 2 s');
+    expect(result.errorMessage).toContain('longer than 6 s');
     expect(waiterAlive(ws.path)).toBe(false);
   });
 });
