@@ -8,11 +8,11 @@ import { branchesOf, createBareRemote } from '../support/git-repos.js';
 import { spawnServe } from '../support/cli.js';
 
 /**
- * Scaled for 2 cores and ~1-2 minutes: 1 API process and 3 worker processes on one PostgreSQL database,
- * 60 tasks from 4 users (cap 2 each), `command` agents sleeping 0-1.4 s (derived from the task id);
+ * Scaled for 2 cores and about 30 s: 1 API process and 3 worker processes on one PostgreSQL database,
+ * 36 tasks from 4 users (cap 2 each), `command` agents sleeping 0-1.4 s (derived from the task id);
  * every 3 s a random worker is killed with SIGKILL and a new one started. Leases are 2 s.
  */
-const TASKS = 60;
+const TASKS = 36;
 const USERS = 4;
 const CAP = 2;
 const WORKERS = 3;
