@@ -67,8 +67,9 @@ export class TaskRunner {
       offCancel();
       this.deps.signals.changed(task.id);
       this.deps.signals.wake(task.userId);
-      await this.tellFinished(task.id, log);
-      await this.continueWithLateInputs(task.id, log);
+      const ended = await this.deps.store.tasks.get(task.id).catch((err: unknown) => log.warn({ err }, 'could not read the task to report its end'));
+      if (ended && isTerminal(ended.status)) this.deps.channel?.finished?.(ended);
+      if (ended?.status === 'COMPLETED') await this.continueWithLateInputs(ended, log);
     }
   }
 
@@ -77,23 +78,16 @@ export class TaskRunner {
    * were promised to the agent: a continuation takes them on the same branch. A task that failed keeps them
    * for the person's next message instead of retrying on its own.
    */
-  private async continueWithLateInputs(taskId: string, log: Logger): Promise<void> {
+  private async continueWithLateInputs(task: Task, log: Logger): Promise<void> {
     const { store, signals } = this.deps;
     try {
-      const task = await store.tasks.get(taskId);
-      if (task?.status !== 'COMPLETED' || (await store.tasks.latestContinuation(taskId))) return;
+      if (await store.tasks.latestContinuation(task.id)) return;
       const next = await continueTask({ store, signals, onTaskCreated: (t) => signals.wake(t.userId) }, task);
       if (next) log.info({ continuation: next.id }, 'messages arrived as the task completed; a continuation takes them');
     } catch (err) {
       // A person's message continued the task at the same moment, and took these messages with it.
-      if (!(await store.tasks.latestContinuation(taskId).catch(() => undefined))) log.warn({ err }, 'could not continue the task with the messages that arrived as it completed');
+      if (!(await store.tasks.latestContinuation(task.id).catch(() => undefined))) log.warn({ err }, 'could not continue the task with the messages that arrived as it completed');
     }
-  }
-
-  private async tellFinished(taskId: string, log: Logger): Promise<void> {
-    if (!this.deps.channel?.finished) return;
-    const task = await this.deps.store.tasks.get(taskId).catch((err: unknown) => log.warn({ err }, 'could not read the task to report its end'));
-    if (task && isTerminal(task.status)) this.deps.channel.finished(task);
   }
 
   private async runFromHydration(task: Task, stop: AbortController, log: Logger): Promise<void> {
