@@ -9,7 +9,10 @@ export interface AgentInputs {
   changed(signal: AbortSignal): Promise<void>;
 }
 export interface AgentRunInput {
-  taskId: string; workspacePath: string; taskText: string; prompt: string;
+  taskId: string; workspacePath: string;
+  /** The repository mirror the workspace borrows objects from, from the platform's record: shown read-only to the agent. */
+  mirrorPath?: string;
+  taskText: string; prompt: string;
   maxTurns: number | null; maxBudgetUsd: number | null; timeoutMs: number;
   env: Record<string, string>;          // the only environment the agent gets (built explicitly)
   settings: Record<string, unknown>;    // the repo's agent settings (e.g. { model: "..." })

@@ -157,6 +157,7 @@ export class TaskRunner {
       const result = await harness.run({
         taskId: task.id,
         workspacePath: workspace.path,
+        mirrorPath: workspace.mirror,
         taskText: task.taskDescription,
         prompt: agentRun.prompt,
         ...(agentRun.resume ? { resume: agentRun.resume } : {}),

@@ -24,6 +24,8 @@ export interface Workspace {
   branch: string;
   /** The commit the branch started from; commits beyond it are the task's changes. */
   baseSha: string;
+  /** The repository's mirror whose objects the workspace borrows (the platform's record, never the workspace's alternates). */
+  mirror: string;
 }
 
 export interface CommitOptions {
@@ -117,7 +119,7 @@ export class WorkspaceManager {
     const existing = await this.readRecord(path);
     if (existing && existing.branch === opts.branch && existsSync(join(path, '.git'))) {
       this.logger.info({ taskId: opts.taskId, path }, 'reusing the existing workspace');
-      return { path, branch: existing.branch, baseSha: existing.baseSha };
+      return { path, branch: existing.branch, baseSha: existing.baseSha, mirror: existing.mirror };
     }
     await rm(path, { recursive: true, force: true });
     await mkdir(join(this.dataDir, 'workspaces'), { recursive: true });
@@ -139,7 +141,7 @@ export class WorkspaceManager {
       await rename(tmp, path);
       await writeFile(this.recordPath(path), `${JSON.stringify(record)}\n`);
       this.logger.info({ taskId: opts.taskId, branch: opts.branch, baseSha }, 'workspace ready');
-      return { path, branch: opts.branch, baseSha };
+      return { path, branch: opts.branch, baseSha, mirror };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
