@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../log.js';
 import type { AgentEvent, AgentHarness, AgentResult, AgentRunInput } from './harness.js';
-import { resolveSandboxMode, wrapCommand, type SandboxMode } from './sandbox.js';
+import { resolveSandboxMode, wrapCommand, type SandboxMode } from '../sandbox/sandbox.js';
 
 export interface CommandHarnessOptions {
   /** Hidden from the agent by the sandbox. */

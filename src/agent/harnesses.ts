@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { ClaudeHarness } from './claude-harness.js';
 import { CommandHarness } from './command-harness.js';
 import type { AgentHarness } from './harness.js';
-import { wrapCommand, type SandboxMode } from './sandbox.js';
+import { wrapCommand, type SandboxMode } from '../sandbox/sandbox.js';
 import type { TaskTools } from './task-tools.js';
 
 export interface HarnessDeps {

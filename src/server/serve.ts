@@ -29,7 +29,7 @@ import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
 import { buildModelEnv } from '../agent/model-env.js';
-import { resolveSandboxMode } from '../agent/sandbox.js';
+import { resolveSandboxMode } from '../sandbox/sandbox.js';
 import { describeTaskContext } from '../linear/task-context.js';
 
 export interface ServeOptions {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { detectSandbox } from '../../src/agent/sandbox.js';
+import { detectSandbox } from '../../src/sandbox/sandbox.js';
 import { startScriptedModel, type ScriptedModel, type ScriptTurn } from '../support/anthropic/scripted-server.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';

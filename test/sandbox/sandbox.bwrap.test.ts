@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandHarness, detectSandbox, wrapCommand } from '../../src/agent/index.js';
+import { CommandHarness } from '../../src/agent/index.js';
+import { detectSandbox, wrapCommand } from '../../src/sandbox/index.js';
 import { WorkspaceManager, type Workspace } from '../../src/workspace/index.js';
 import { createRemoteFixture, type RemoteFixture } from '../workspace/remote-fixture.js';
-import { commandRun, isAlive } from './command-run.js';
+import { commandRun, isAlive } from '../agent/command-run.js';
 
 const support = await detectSandbox();
 if (!support.available) console.warn(`bubblewrap sandbox tests skipped: ${support.reason}`);
