@@ -37,7 +37,7 @@ export interface ClaudeHarnessOptions {
   /** Claude Code executable; default the binary bundled with the SDK. */
   pathToClaudeCodeExecutable?: string;
   /** Rewrites the launch of the Claude Code process, e.g. to run it in a sandbox. */
-  wrapLaunch?: (launch: AgentLaunch) => AgentLaunch;
+  wrapLaunch?: (launch: AgentLaunch, run: { mirrorPath?: string }) => AgentLaunch;
 }
 
 /**
@@ -142,7 +142,7 @@ export class ClaudeHarness implements AgentHarness {
         },
         mcpServers: { [TASK_TOOLS_SERVER_NAME]: taskTools },
         strictMcpConfig: true,
-        spawnClaudeCodeProcess: (spawnOpts) => processes.spawn(spawnOpts, this.opts.wrapLaunch),
+        spawnClaudeCodeProcess: (spawnOpts) => processes.spawn(spawnOpts, this.opts.wrapLaunch && ((launch) => this.opts.wrapLaunch!(launch, { mirrorPath: input.mirrorPath }))),
         ...(input.resume ? { resume: input.resume.sessionId } : {}),
         ...(model ? { model } : {}),
         ...(input.maxTurns != null ? { maxTurns: input.maxTurns } : {}),

@@ -10,7 +10,7 @@ import { resolveSandboxMode, wrapCommand, type SandboxMode } from '../sandbox/sa
 export interface CommandHarnessOptions {
   /** Hidden from the agent by the sandbox. */
   dataDir: string;
-  /** Unset: bwrap when it works here, else none (with a WARN). */
+  /** Unset: bwrap, and no run without it; `none` only when the operator says so. */
   sandbox?: SandboxMode;
   logger?: Logger;
   /** After SIGTERM, how long the process group gets before SIGKILL (default 2 s). */
@@ -44,7 +44,7 @@ export class CommandHarness implements AgentHarness {
       return { outcome: 'failed', errorMessage: 'the repository has no agent command configured (agent settings "command")' };
     }
     if (input.signal.aborted) return { outcome: 'cancelled' };
-    const sandbox = await resolveSandboxMode(this.opts.sandbox, this.logger);
+    const sandbox = await resolveSandboxMode(this.opts.sandbox);
     if ('error' in sandbox) return { outcome: 'failed', errorMessage: sandbox.error };
 
     const taskDir = mkdtempSync(join(tmpdir(), 'bgagent-task-'));
@@ -54,7 +54,7 @@ export class CommandHarness implements AgentHarness {
       const env: Record<string, string> = { ...input.env, BGAGENT_TASK: input.taskText, BGAGENT_TASK_FILE: taskFile };
       const argv = wrapCommand(['/bin/sh', '-c', command], {
         workspacePath: input.workspacePath,
-        dataDir: this.opts.dataDir,
+        mirrorPath: input.mirrorPath,
         mode: sandbox.mode,
         home: env.HOME,
         readOnlyPaths: [taskDir],

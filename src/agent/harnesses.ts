@@ -1,28 +1,22 @@
-import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { ClaudeHarness } from './claude-harness.js';
 import { CommandHarness } from './command-harness.js';
 import type { AgentHarness } from './harness.js';
-import { wrapCommand, type SandboxMode } from '../sandbox/sandbox.js';
+import { programDir, sandboxUnavailableMessage, wrapCommand, type SandboxState } from '../sandbox/sandbox.js';
 import type { TaskTools } from './task-tools.js';
 
 export interface HarnessDeps {
   dataDir: string;
-  /** BGAGENT_SANDBOX; unset: bwrap when it works here. */
-  sandbox?: SandboxMode;
+  /** Resolved once at start from BGAGENT_SANDBOX (see resolveSandbox). */
+  sandbox: SandboxState;
   logger?: Logger;
   /** For the claude harness. */
   claude?: {
     model?: string;
     modelEnv: () => Promise<Record<string, string>>;
     tools?: TaskTools;
-    /** The sandbox mode resolved at start (the launch hook is synchronous). */
-    sandboxMode: SandboxMode;
   };
 }
-
-/** bgagent's own install (with the Claude Code binary in node_modules): readable in the sandbox even when it lives under /tmp. */
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const HARNESS_NAMES = ['command', 'claude'] as const;
 
@@ -36,16 +30,27 @@ export function harnessTakesInput(name: string): boolean {
 /** The harness a repository's `agent` setting names. */
 export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
   switch (name) {
-    case 'command':
-      return new CommandHarness({ dataDir: deps.dataDir, sandbox: deps.sandbox, logger: deps.logger });
+    case 'command': {
+      const { sandbox } = deps;
+      // Unavailable: the command harness finds that out itself and refuses the run.
+      return new CommandHarness({ dataDir: deps.dataDir, sandbox: sandbox.mode === 'none' ? 'none' : 'bwrap', logger: deps.logger });
+    }
     case 'claude': {
       if (!deps.claude) throw new Error('the claude harness is not configured in this process');
-      const { sandboxMode, ...claude } = deps.claude;
+      const { sandbox } = deps;
       return new ClaudeHarness({
-        ...claude,
+        ...deps.claude,
         logger: deps.logger,
-        wrapLaunch: (launch) => {
-          const argv = wrapCommand([launch.command, ...launch.args], { workspacePath: launch.cwd, dataDir: deps.dataDir, mode: sandboxMode, home: launch.env.HOME, readOnlyPaths: [PACKAGE_ROOT] });
+        wrapLaunch: (launch, run) => {
+          if (sandbox.mode === 'unavailable') throw new Error(sandboxUnavailableMessage(sandbox));
+          const argv = wrapCommand([launch.command, ...launch.args], {
+            workspacePath: launch.cwd,
+            mirrorPath: run.mirrorPath,
+            mode: sandbox.mode,
+            home: launch.env.HOME,
+            // Claude Code's own binary, from the SDK's platform package.
+            readOnlyPaths: programDir(launch.command),
+          });
           return { ...launch, command: argv[0]!, args: argv.slice(1) };
         },
       });

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import { createCredentialResolver } from '../credentials/index.js';
 import type { CredentialStatus } from '../credentials/resolver.js';
 import { LocalVault, VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
+import { resolveSandbox, sandboxUnavailableMessage, type SandboxState } from '../sandbox/index.js';
 import { CliError } from './client.js';
 
 /** Where the credentials commands read and write; tests pass their own. */
@@ -99,7 +100,7 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
 
   program
     .command('doctor')
-    .description('Check every configured credential reference')
+    .description('Check the agent sandbox and every configured credential reference')
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const c = config();
@@ -130,16 +131,26 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         }
         rows.push({ variable, ...status });
       }
-      const failed = rows.some((r) => r.status === 'error');
+      const sandbox = await sandboxStatus(c);
+      const failed = rows.some((r) => r.status === 'error') || sandbox.status === 'error';
       if (o.json) {
-        out(`${JSON.stringify({ ok: !failed, credentials: rows, not_set: unset }, null, 2)}\n`);
+        out(`${JSON.stringify({ ok: !failed, sandbox, credentials: rows, not_set: unset }, null, 2)}\n`);
       } else {
+        out(`sandbox: ${sandbox.status === 'ok' ? 'ok' : sandbox.status.toUpperCase()}  ${sandbox.message}\n`);
         for (const r of rows) out(`${r.variable}: ${formatStatus(r)}`);
         for (const v of unset) out(`${v}: not set\n`);
-        out(failed ? 'Some credentials have errors.\n' : 'No credential errors.\n');
+        out(failed ? 'Some checks have errors.\n' : 'No errors.\n');
       }
       if (failed) process.exitCode = 1;
     });
+}
+
+/** Whether agents can run here, and how: what `serve` would find at start. */
+async function sandboxStatus(c: Config): Promise<{ mode: string; status: 'ok' | 'warn' | 'error'; message: string }> {
+  const state: SandboxState = await resolveSandbox(c.sandbox);
+  if (state.mode === 'bwrap') return { mode: 'bwrap', status: 'ok', message: 'bubblewrap works: agents see only their workspace' };
+  if (state.mode === 'unavailable') return { mode: 'unavailable', status: 'error', message: `${sandboxUnavailableMessage(state)} (tasks fail with SANDBOX_UNAVAILABLE)` };
+  return { mode: 'none', status: 'warn', message: 'BGAGENT_SANDBOX=none: agents run unconfined, as the server user' };
 }
 
 /** The references each registered Linear workspace names (its API key, its signing secret). */

@@ -25,5 +25,6 @@ export const FAILURE_REMEDIES: Record<string, string> = {
   REPO_NOT_FOUND_OR_NO_ACCESS: 'Check the repository name and that the GitHub token can read it.',
   INSUFFICIENT_GITHUB_REPO_PERMISSIONS: 'Give the GitHub token push access to the repository.',
   PR_FAILED: 'The branch is pushed; open the pull request by hand or re-submit once GitHub answers.',
+  SANDBOX_UNAVAILABLE: 'No agent runs without a sandbox: install bubblewrap on the worker (apt-get install bubblewrap) and check `bgagent doctor`, or set BGAGENT_SANDBOX=none to run agents unconfined.',
   INTERNAL_ERROR: 'An unexpected error; the server log has the details. Re-submit the task.',
 };

@@ -7,6 +7,7 @@ import type { Task, Repo, NewTaskEvent } from '../tasks/task.js';
 import type { TaskStatus } from '../tasks/states.js';
 import { TransitionConflictError, toError } from '../tasks/errors.js';
 import type { AgentConversation, AgentHarness, AgentInputs, AgentResult } from '../agent/harness.js';
+import { sandboxUnavailableMessage, warnUnconfined, type SandboxState } from '../sandbox/index.js';
 import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js';
 import { TaskFailure } from './failure.js';
 import type { TaskSignals } from './signals.js';
@@ -32,6 +33,8 @@ export interface RunnerDeps {
   workerId: string;
   leaseMs: number;
   taskTimeoutMs: number;
+  /** How agents run here; unavailable fails every task at once with SANDBOX_UNAVAILABLE. Omitted: the harness decides. */
+  sandbox?: SandboxState;
   now?: () => number;
 }
 
@@ -91,6 +94,9 @@ export class TaskRunner {
   }
 
   private async runFromHydration(task: Task, stop: AbortController, log: Logger): Promise<void> {
+    const sandbox = this.deps.sandbox;
+    if (sandbox?.mode === 'unavailable') throw new TaskFailure('SANDBOX_UNAVAILABLE', sandboxUnavailableMessage(sandbox));
+    if (sandbox?.mode === 'none') warnUnconfined(log, task.id);
     this.deps.channel?.started?.(task);
     const repo = await this.repoOf(task);
     await this.event(task.id, { type: 'hydration_started', message: `Preparing a workspace for ${repo.name}` });

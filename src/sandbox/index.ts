@@ -1,1 +1,14 @@
-export { detectSandbox, resolveSandboxMode, wrapCommand, type SandboxMode, type SandboxOptions, type SandboxSupport } from './sandbox.js';
+export {
+  detectSandbox,
+  programDir,
+  resolveSandbox,
+  resolveSandboxMode,
+  SANDBOX_INSTALL_HINT,
+  sandboxUnavailableMessage,
+  warnUnconfined,
+  wrapCommand,
+  type SandboxMode,
+  type SandboxOptions,
+  type SandboxState,
+  type SandboxSupport,
+} from './sandbox.js';

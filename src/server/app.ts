@@ -6,6 +6,7 @@ import type { TaskSignals } from '../orchestrator/signals.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { requireApiToken } from './auth.js';
 import { installErrorHandling } from './errors.js';
+import type { SandboxState } from '../sandbox/index.js';
 import { healthRoutes } from './health.js';
 import { Metrics } from '../metrics/metrics.js';
 import { countTaskRejections, metricsRoutes, type MetricsAccess } from './metrics.js';
@@ -25,6 +26,8 @@ export interface AppDeps {
   metricsAccess?: MetricsAccess;
   /** Readiness also requires this to be true (the orchestrator started and not stopping). */
   workersRunning?: () => boolean;
+  /** How this process's agents run; unavailable makes it not ready (omitted: runs no agents). */
+  sandbox?: SandboxState;
   /** The signed Linear webhook (public, verified by signature). */
   linearWebhook?: Omit<LinearWebhookDeps, 'store'>;
   /** Extra public routes under /v1 that authenticate by their own means (e.g. the Linear OAuth callback's state). */
@@ -48,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   installErrorHandling(app);
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });
-  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning });
+  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning, sandbox: deps.sandbox });
   await app.register(metricsRoutes, { metrics, access: deps.metricsAccess ?? 'public' });
   await app.register(webRoutes, { store: deps.store });
   if (deps.linearWebhook) {

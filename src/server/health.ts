@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import type { SandboxState } from '../sandbox/index.js';
 import type { Store } from '../store/index.js';
 import { knownMigrationNames } from '../store/migrations.js';
 
@@ -7,11 +8,14 @@ export interface HealthDeps {
   store: Store;
   /** Whether this process's workers are taking work (started, not stopping). Omitted: not checked. */
   workersRunning?: () => boolean;
+  /** How this process's agents run; unavailable: not ready, since every task it takes would fail. */
+  sandbox?: SandboxState;
 }
 
 /**
  * Public, unauthenticated. `/healthz`: the process is alive. `/readyz`: it can do its job — the database
- * answers, every migration this build knows is applied, and the workers run; otherwise 503 with the reason.
+ * answers, every migration this build knows is applied, the workers run and their sandbox works; otherwise 503
+ * with the reason.
  */
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   const { store } = deps;
@@ -30,7 +34,8 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
     const missing = knownMigrationNames(database).filter((name) => !applied.has(name));
     if (missing.length) return unavailable(`migrations not applied: ${missing.join(', ')}`);
     if (deps.workersRunning && !deps.workersRunning()) return unavailable('workers are not running (starting or shutting down)');
-    return { status: 'ready', database, migrations: applied.size, workers: deps.workersRunning ? 'running' : 'not checked' };
+    if (deps.sandbox?.mode === 'unavailable') return unavailable(`sandbox unavailable: ${deps.sandbox.reason}`);
+    return { status: 'ready', database, migrations: applied.size, workers: deps.workersRunning ? 'running' : 'not checked', sandbox: deps.sandbox?.mode ?? 'not checked' };
   });
 }
 

@@ -29,7 +29,7 @@ import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
 import { buildModelEnv } from '../agent/model-env.js';
-import { resolveSandboxMode } from '../sandbox/sandbox.js';
+import { resolveSandbox, type SandboxState } from '../sandbox/index.js';
 import { describeTaskContext } from '../linear/task-context.js';
 
 export interface ServeOptions {
@@ -95,12 +95,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const github = githubAuth
       ? new GitHubIntegration({ apiUrl: config.github.apiUrl, auth: githubAuth, logger, taskUrl: publicUrl ? (id) => `${publicUrl}/tasks/${id}` : undefined })
       : undefined;
-    const sandbox = await resolveSandboxMode(config.sandbox, logger);
-    if ('error' in sandbox) throw new Error(sandbox.error);
+    const sandbox = await resolveSandbox(config.sandbox);
+    if (sandbox.mode === 'unavailable') logger.error({ reason: sandbox.reason }, 'no agent will run: the sandbox is unavailable (tasks fail with SANDBOX_UNAVAILABLE)');
     const anthropicKeyRef = config.anthropic.apiKeyRef;
     const claude = {
       model: config.model,
-      sandboxMode: sandbox.mode,
       modelEnv: () => buildModelEnv({ apiKey: anthropicKeyRef ? () => reveal(anthropicKeyRef) : undefined, baseUrl: config.anthropic.baseUrl }),
       tools: {
         getTaskContext: async (taskId: string) => {
@@ -117,11 +116,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       queue,
       logger,
       workspaces,
-      harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox: sandbox.mode, claude }),
+      harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox, claude }),
       gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : undefined),
       github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
+      sandbox,
       queueMaxAgeMs: config.queueMaxAgeMs,
       inputTimeoutMs: config.inputTimeoutMs,
       concurrency: config.workerConcurrency,
@@ -158,6 +158,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       metrics,
       metricsAccess: metricsAccessFrom(config.metricsTokenRef, async (ref) => (await credentials.resolve(ref)).reveal()),
       workersRunning: runsWorker ? () => orchestrator.isRunning : undefined,
+      sandbox: runsWorker ? sandbox : undefined,
       linearWebhook: {
         defaultSecretRef: config.linear.webhookSecretRef,
         resolveSecret: async (ref) => (await credentials.resolve(ref)).reveal(),
@@ -170,7 +171,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       },
       extraPublicRoutes: (app) => linearOAuthCallbackRoutes(app, oauthRoutes),
       channel: taskChannel,
-    }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning });
+    }) : await buildWorkerApp({ store, metrics, logger, metricsAccess: metricsAccessFrom(config.metricsTokenRef, reveal), workersRunning: () => orchestrator.isRunning, sandbox });
     if (runsWorker) await orchestrator.start();
     // Every role processes stored Linear webhooks: the process that accepted one starts on it at once (the
     // first sign of life on the issue), and leased claims keep two processes off the same delivery.
@@ -208,9 +209,10 @@ async function buildWorkerApp(deps: {
   logger: Logger;
   metricsAccess: ReturnType<typeof metricsAccessFrom>;
   workersRunning: () => boolean;
+  sandbox: SandboxState;
 }): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as unknown as FastifyBaseLogger });
-  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning });
+  await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning, sandbox: deps.sandbox });
   await app.register(metricsRoutes, { metrics: deps.metrics, access: deps.metricsAccess });
   return app;
 }

@@ -76,7 +76,7 @@ describe('CommandHarness', () => {
 
 describe('createHarness', () => {
   it('creates the command harness and refuses an unknown name', () => {
-    expect(createHarness('command', { dataDir: dir, sandbox: 'none' }).name).toBe('command');
-    expect(() => createHarness('codex', { dataDir: dir })).toThrow('unknown agent harness "codex" (available: command, claude)');
+    expect(createHarness('command', { dataDir: dir, sandbox: { mode: 'none' } }).name).toBe('command');
+    expect(() => createHarness('codex', { dataDir: dir, sandbox: { mode: 'none' } })).toThrow('unknown agent harness "codex" (available: command, claude)');
   });
 });
