@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process';
+import { rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { detectSandbox } from '../../src/sandbox/sandbox.js';
 import { startScriptedModel, type ScriptedModel, type ScriptTurn } from '../support/anthropic/scripted-server.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../support/github/emulator.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 import { tempDir } from '../support/databases.js';
+import { sandboxSupport } from '../support/sandbox.js';
 
 const exec = promisify(execFile);
 const PUSH_TOKEN = 'test-gh-token-with-push';
@@ -142,24 +145,56 @@ describe('a Claude task on a GitHub repository', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   });
 
-  it.skipIf(process.getuid?.() !== 0)('runs the agent inside bubblewrap when it is available', async () => {
-    const support = await detectSandbox();
-    if (!support.available) {
-      console.warn(`bubblewrap test skipped: ${support.reason}`);
-      return;
-    }
+  it.skipIf(!sandboxSupport.available)('runs the agent inside bubblewrap, where it reads no secret of the platform, its HOME or its parent', async () => {
     const dataDir = tempDir();
-    const s = await start(
-      [{ toolUse: { name: 'Bash', input: { command: `(cat ${dataDir}/admin-token || echo hidden) > probe.txt 2>&1; echo written > sandboxed.txt`, description: 'probe' } } }, { finish: 'probed' }],
-      { BGAGENT_SANDBOX: 'bwrap' },
-      dataDir,
-    );
-    const task = await run(s, { repo: 'acme/demo', task: 'Probe the sandbox' });
-    expect(task).toMatchObject({ status: 'COMPLETED' });
-    expect(await showFromBranch(task.branch_name, 'sandboxed.txt')).toBe('written\n');
-    // The data dir (database, vault, admin token) is invisible inside the sandbox.
-    const probe = await showFromBranch(task.branch_name, 'probe.txt');
-    expect(probe).toContain('hidden');
-    expect(probe).not.toContain(s.adminToken);
+    const homeCanary = join(homedir(), `.bgagent-claude-canary-${process.pid}`);
+    writeFileSync(homeCanary, 'CANARY-SERVER-HOME-claude\n', { mode: 0o600 });
+    try {
+      const probeCommand = [
+        `cat ${dataDir}/admin-token ${dataDir}/bgagent.db ${homeCanary} 2>/dev/null || echo hidden`,
+        'cat /proc/1/environ /proc/$PPID/environ 2>/dev/null | tr "\\0" "\\n"',
+        'env',
+        `ls -A ${homedir()} 2>/dev/null`,
+      ].join('; ');
+      const s = await start(
+        [{ toolUse: { name: 'Bash', input: { command: `(${probeCommand}) > probe.txt 2>&1; echo written > sandboxed.txt`, description: 'probe' } } }, { finish: 'probed' }],
+        { BGAGENT_SANDBOX: 'bwrap', AWS_SECRET_ACCESS_KEY: 'CANARY-AWS-SECRET' },
+        dataDir,
+      );
+      const task = await run(s, { repo: 'acme/demo', task: 'Probe the sandbox' });
+      expect(task).toMatchObject({ status: 'COMPLETED' });
+      expect(await showFromBranch(task.branch_name, 'sandboxed.txt')).toBe('written\n');
+      const probe = await showFromBranch(task.branch_name, 'probe.txt');
+      expect(probe).toContain('hidden');
+      for (const secret of [s.adminToken, PUSH_TOKEN, 'lin-test-secret', 'CANARY-SERVER-HOME-claude', 'CANARY-AWS-SECRET', 'BGAGENT_E2E_']) expect(probe).not.toContain(secret);
+      // The probe saw Claude Code's own environment (its PATH), so the reads did run.
+      expect(probe).toMatch(/^PATH=/m);
+    } finally {
+      rmSync(homeCanary, { force: true });
+    }
+  });
+
+  it.skipIf(!sandboxSupport.available)('puts no host file into the model\'s prompt through a symlinked CLAUDE.md or AGENTS.md', async () => {
+    const dataDir = tempDir();
+    await commitSymlinks(github.state.repos['acme/demo']!.path, { 'CLAUDE.md': '/proc/self/environ', 'AGENTS.md': `${dataDir}/admin-token` });
+    const s = await start([{ finish: 'read the guidance' }], { BGAGENT_SANDBOX: 'bwrap' }, dataDir);
+    const task = await run(s, { repo: 'acme/demo', task: 'Read the guidance' });
+    expect(task.status).toBe('COMPLETED');
+    const sent = JSON.stringify(model!.requests.map((r) => r.body));
+    for (const secret of [s.adminToken, PUSH_TOKEN, 'lin-test-secret', 'BGAGENT_E2E_GITHUB_TOKEN']) expect(sent).not.toContain(secret);
   });
 });
+
+/** Commits symbolic links to the default branch of a bare repository (the emulator's files are plain). */
+async function commitSymlinks(bare: string, links: Record<string, string>): Promise<void> {
+  const work = tempDir();
+  await exec('git', ['clone', '-q', bare, work]);
+  for (const [name, target] of Object.entries(links)) {
+    rmSync(join(work, name), { force: true });
+    symlinkSync(target, join(work, name));
+  }
+  await exec('git', ['-C', work, 'add', '-A']);
+  await exec('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'guidance links']);
+  await exec('git', ['-C', work, 'push', '-q', 'origin', 'HEAD']);
+  rmSync(work, { recursive: true, force: true });
+}
