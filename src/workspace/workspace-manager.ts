@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
+import { writeAgentFile } from './agent-files.js';
 import { withFileLock } from './file-lock.js';
-import { runGit, scrubSecrets, type GitAuth } from './git.js';
+import { GitError, runGit, scrubSecrets, type GitAuth } from './git.js';
 
 export interface RepoRemote {
   name: string;
@@ -54,8 +55,10 @@ const OUTGOING = 'refs/bgagent/outgoing/';
  * The clone's only link to the mirror is a read-only alternates entry.
  *
  * The agent controls its workspace's `.git`, so before the platform runs git there (outside the sandbox)
- * it rewrites `.git/config` (filters, fsmonitor, includes, URL rewrites could run code or redirect the
- * push) and every command runs with hooks off. Pushes go from the mirror, whose config is the platform's.
+ * it refuses a `.git` holding anything but files and directories (a link could lead git to another
+ * repository's refs or objects), rewrites `.git/config` (filters, fsmonitor, includes, URL rewrites could
+ * run code or redirect the push) and the alternates from its record, and every command runs with hooks
+ * off. Pushes go from the mirror, whose config is the platform's, and only of commits on top of the base.
  */
 export class WorkspaceManager {
   private readonly dataDir: string;
@@ -137,7 +140,7 @@ export class WorkspaceManager {
       const baseSha = pushedSha ? await runGit(['merge-base', pushedSha, defaultSha], { cwd: tmp }) : defaultSha;
       await runGit(['checkout', '--quiet', '--no-track', '-b', opts.branch, pushedSha || defaultSha], { cwd: tmp });
       const record: WorkspaceRecord = { branch: opts.branch, baseSha, mirror, cloneUrl: opts.repo.cloneUrl };
-      await writeGitConfig(tmp, record);
+      writeGitConfig(tmp, record);
       await rename(tmp, path);
       await writeFile(this.recordPath(path), `${JSON.stringify(record)}\n`);
       this.logger.info({ taskId: opts.taskId, branch: opts.branch, baseSha }, 'workspace ready');
@@ -167,8 +170,8 @@ export class WorkspaceManager {
 
   /** Whether the task branch has any commit beyond the one it started from. */
   async hasChanges(ws: Workspace): Promise<boolean> {
-    await this.secure(ws);
-    const count = await runGit(['rev-list', '--count', `${ws.baseSha}..refs/heads/${ws.branch}`], { cwd: ws.path });
+    const record = await this.secure(ws);
+    const count = await runGit(['rev-list', '--count', `${record.baseSha}..refs/heads/${ws.branch}`], { cwd: ws.path });
     return Number.parseInt(count, 10) > 0;
   }
 
@@ -184,6 +187,19 @@ export class WorkspaceManager {
     const outgoing = `${OUTGOING}${ws.branch}`;
     await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ws.path, `+${branchRef}:${outgoing}`], { cwd: mirror });
     const sha = await runGit(['rev-parse', outgoing], { cwd: mirror });
+    // Checked in the mirror, whose history the agent cannot touch: a branch reset to a commit of any other
+    // history the workspace could reach is never pushed.
+    const descends = await runGit(['merge-base', '--is-ancestor', record.baseSha, sha], { cwd: mirror }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof GitError && err.exitCode === 1) return false;
+        throw err;
+      },
+    );
+    if (!descends) {
+      await runGit(['update-ref', '-d', outgoing], { cwd: mirror });
+      throw new Error(`refused to push ${ws.branch}: its commit ${sha} does not descend from the task's base ${record.baseSha}`);
+    }
     const expected = await runGit(['rev-parse', '--verify', '--quiet', branchRef], { cwd: mirror }).catch(() => '');
     await runGit(['push', '--quiet', `--force-with-lease=${branchRef}:${expected}`, opts.cloneUrl, `${outgoing}:${branchRef}`], {
       cwd: mirror,
@@ -227,9 +243,20 @@ export class WorkspaceManager {
     const gitDir = join(ws.path, '.git');
     const st = await lstat(gitDir).catch(() => undefined);
     if (!st?.isDirectory()) throw new Error(`the workspace's .git is no longer a directory: ${ws.path}`);
+    await refuseSpecialFiles(gitDir);
     await rm(join(gitDir, 'commondir'), { force: true });
-    await writeGitConfig(ws.path, record);
+    writeGitConfig(ws.path, record);
+    writeAgentFile(ws.path, '.git/objects/info/alternates', `${resolve(record.mirror, 'objects')}\n`);
     return record;
+  }
+}
+
+/** Throws when anything under `dir` is neither a regular file nor a directory (a link, a FIFO, a socket). */
+async function refuseSpecialFiles(dir: string, under = ''): Promise<void> {
+  for (const entry of await readdir(join(dir, under), { withFileTypes: true })) {
+    const path = under ? `${under}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) await refuseSpecialFiles(dir, path);
+    else if (!entry.isFile()) throw new Error(`the workspace's .git holds a ${entry.isSymbolicLink() ? 'symbolic link' : 'special file'}: ${path}`);
   }
 }
 
@@ -241,7 +268,7 @@ function fetchInto(dir: string, url: string, auth?: GitAuth): Promise<string> {
 }
 
 /** The workspace's whole git config: its remote without credentials, nothing the agent may have added. */
-async function writeGitConfig(workspace: string, record: WorkspaceRecord): Promise<void> {
+function writeGitConfig(workspace: string, record: WorkspaceRecord): void {
   const url = scrubUserinfo(record.cloneUrl);
   const quoted = `"${url.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
   const config = [
@@ -255,7 +282,7 @@ async function writeGitConfig(workspace: string, record: WorkspaceRecord): Promi
     '\tfetch = +refs/heads/*:refs/remotes/origin/*',
     '',
   ].join('\n');
-  await writeFile(join(workspace, '.git', 'config'), config);
+  writeAgentFile(workspace, '.git/config', config);
 }
 
 function scrubUserinfo(url: string): string {

@@ -15,7 +15,7 @@ describe('WorkspaceManager.prepare', () => {
     const manager = new WorkspaceManager({ dataDir: fx.dataDir });
     const ws = await manager.prepare({ taskId: '01TASKA', repo: repoOf(fx), branch: 'bgagent/01taska/fix-it' });
 
-    expect(ws).toEqual({ path: join(fx.dataDir, 'workspaces', '01TASKA'), branch: 'bgagent/01taska/fix-it', baseSha: git(fx.bare, 'rev-parse', 'main') });
+    expect(ws).toEqual({ path: join(fx.dataDir, 'workspaces', '01TASKA'), branch: 'bgagent/01taska/fix-it', baseSha: git(fx.bare, 'rev-parse', 'main'), mirror: manager.mirrorPath('acme/demo') });
     expect(git(ws.path, 'symbolic-ref', '--short', 'HEAD')).toBe('bgagent/01taska/fix-it');
     expect(readFileSync(join(ws.path, 'src', 'file3.txt'), 'utf8')).toBe('content 3\n');
     expect(git(ws.path, 'status', '--porcelain')).toBe('');
