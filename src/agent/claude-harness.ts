@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -12,6 +12,7 @@ import {
   type SpawnedProcess,
 } from '@anthropic-ai/claude-agent-sdk';
 import { silentLogger, type Logger } from '../log.js';
+import { readAgentFile, writeAgentFile } from '../workspace/agent-files.js';
 import type { AgentConversation, AgentEvent, AgentHarness, AgentOutcome, AgentResult, AgentRunInput } from './harness.js';
 import { createTaskToolsServer, TASK_TOOLS_SERVER_NAME, type TaskTools } from './task-tools.js';
 
@@ -56,6 +57,8 @@ const AGENT_ENV_DEFAULTS: Record<string, string> = {
 const PREVIEW_CHARS = 200;
 const MAX_MESSAGE_CHARS = 4000;
 const STDERR_TAIL_CHARS = 2000;
+const AGENTS_MD_MAX_BYTES = 256 * 1024;
+const TRANSCRIPT_MAX_BYTES = 64 * 1024 * 1024;
 /** After the run ends, how long the agent's process group gets to exit before SIGKILL. */
 const KILL_GRACE_MS = 2000;
 
@@ -114,7 +117,7 @@ export class ClaudeHarness implements AgentHarness {
       if (process.getuid?.() === 0) env.IS_SANDBOX = '1';
 
       const model = typeof input.settings.model === 'string' && input.settings.model ? input.settings.model : this.opts.model;
-      const agentsMd = readOptional(join(input.workspacePath, 'AGENTS.md'));
+      const agentsMd = readOptional(input.workspacePath, 'AGENTS.md', AGENTS_MD_MAX_BYTES, log);
       const tools = this.opts.tools;
       const taskTools = createTaskToolsServer({
         getTaskContext: () => (tools ? tools.getTaskContext(input.taskId) : Promise.resolve(input.taskText)),
@@ -267,14 +270,9 @@ class TurnCounter {
  * as "-">/<session id>.jsonl`. A run's HOME is thrown away, so the transcript travels in the result and
  * is put back, under the new run's workspace path, to resume.
  */
-function transcriptDir(home: string, cwd: string): string {
-  return join(home, '.claude', 'projects', cwd.replace(/[^a-zA-Z0-9]/g, '-'));
-}
-
 function restoreTranscript(home: string, cwd: string, conversation: AgentConversation): void {
-  const dir = transcriptDir(home, cwd);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${conversation.sessionId}.jsonl`), conversation.transcript, { mode: 0o600 });
+  const dir = join('.claude', 'projects', cwd.replace(/[^a-zA-Z0-9]/g, '-'));
+  writeAgentFile(home, join(dir, `${conversation.sessionId}.jsonl`), conversation.transcript, { mode: 0o600 });
 }
 
 function readTranscript(home: string, sessionId: string): string | undefined {
@@ -286,7 +284,7 @@ function readTranscript(home: string, sessionId: string): string | undefined {
     return undefined;
   }
   for (const dir of dirs) {
-    const text = readOptional(join(projects, dir, `${sessionId}.jsonl`));
+    const text = readOptional(home, join('.claude', 'projects', dir, `${sessionId}.jsonl`), TRANSCRIPT_MAX_BYTES);
     if (text) return `${text}\n`;
   }
   return undefined;
@@ -405,11 +403,12 @@ function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
-function readOptional(path: string): string | undefined {
+/** A file the agent could write (HOME, workspace), trimmed; undefined when absent, empty or refused. */
+function readOptional(root: string, path: string, maxBytes: number, log?: Logger): string | undefined {
   try {
-    const text = readFileSync(path, 'utf8').trim();
-    return text || undefined;
-  } catch {
+    return readAgentFile(root, path, { maxBytes })?.trim() || undefined;
+  } catch (err) {
+    log?.warn({ path, err: err instanceof Error ? err.message : String(err) }, 'file not read');
     return undefined;
   }
 }

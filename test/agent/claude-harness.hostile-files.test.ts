@@ -1,0 +1,56 @@
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClaudeHarness } from '../../src/agent/claude-harness.js';
+import { startScriptedModel, type ScriptedModel } from '../support/anthropic/scripted-server.js';
+import { createTestWorkspace, runInput, scriptedModelEnv, type TestWorkspace } from '../support/anthropic/agent-run.js';
+
+const CANARY = 'CANARY-ADMIN-TOKEN-5d2e8a41';
+
+describe('the claude harness and the files the agent controls', () => {
+  let model: ScriptedModel | undefined;
+  let ws: TestWorkspace | undefined;
+  afterEach(async () => {
+    await model?.close();
+    model = undefined;
+    ws?.cleanup();
+    ws = undefined;
+  });
+
+  it("keeps a file an AGENTS.md link points at, outside the workspace, out of the model's prompt", async () => {
+    ws = createTestWorkspace();
+    const adminToken = join(dirname(ws.path), 'admin-token');
+    writeFileSync(adminToken, `${CANARY}\n`);
+    symlinkSync('../admin-token', join(ws.path, 'AGENTS.md'));
+    model = await startScriptedModel([{ finish: 'Done.' }]);
+    const url = model.url;
+    const harness = new ClaudeHarness({ modelEnv: async () => scriptedModelEnv(url) });
+
+    const result = await harness.run(runInput(ws));
+
+    expect(result).toMatchObject({ outcome: 'success', summary: 'Done.' });
+    const systems = model.requests.map((r) => JSON.stringify((r.body as { system?: unknown }).system ?? ''));
+    expect(systems.length).toBeGreaterThan(0);
+    for (const system of systems) {
+      expect(system).not.toContain(CANARY);
+      expect(system).not.toContain("The repository's AGENTS.md");
+    }
+    // Claude Code reads AGENTS.md itself too, into the messages: there the sandbox's view of the filesystem,
+    // which this test does not start, is what keeps the link from reaching the file.
+  });
+
+  it("does not write a resumed transcript through a link in the agent's HOME", async () => {
+    ws = createTestWorkspace();
+    const outside = join(dirname(ws.path), 'outside');
+    mkdirSync(outside);
+    mkdirSync(join(ws.home, '.claude'));
+    symlinkSync(outside, join(ws.home, '.claude', 'projects'));
+    const harness = new ClaudeHarness({ modelEnv: async () => ({}) });
+
+    const result = await harness.run(runInput(ws, { resume: { sessionId: 'session-1', transcript: `${CANARY}\n` } }));
+
+    expect(result).toMatchObject({ outcome: 'failed', errorMessage: expect.stringMatching(/refused .*session-1\.jsonl: it leads outside its root/) });
+    expect(readdirSync(outside)).toEqual([]);
+    rmSync(outside, { recursive: true });
+  });
+});
