@@ -40,10 +40,14 @@ export function readAgentFile(root: string, path: string, opts: { maxBytes: numb
     // The path was checked before the open; this checks the file that was opened.
     requireInside(target.root, openedPath(fd) ?? target.path, path);
     if (st.size > opts.maxBytes) throw tooLarge(path, opts.maxBytes);
-    const buf = Buffer.alloc(Math.min(st.size, opts.maxBytes) + 1);
+    // Read to the end, not to st.size: a file that grows meanwhile is read whole or refused, never cut.
+    let buf = Buffer.alloc(Math.min(st.size, opts.maxBytes) + 1);
     let length = 0;
-    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n;
-    if (length > opts.maxBytes) throw tooLarge(path, opts.maxBytes);
+    for (let n; (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) {
+      length += n;
+      if (length > opts.maxBytes) throw tooLarge(path, opts.maxBytes);
+      if (length === buf.length) buf = Buffer.concat([buf, Buffer.alloc(Math.min(buf.length, opts.maxBytes + 1 - length))]);
+    }
     return buf.subarray(0, length).toString('utf8');
   } finally {
     closeSync(fd);
