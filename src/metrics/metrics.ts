@@ -16,6 +16,8 @@ export interface MetricsOptions {
   store: Store;
   /** Tasks this process holds a lease on and is running now. */
   workerLeases?: () => number;
+  /** Bytes on disk under the workspaces and the mirrors; omitted (a process that runs no agent): no disk gauges. */
+  diskUsage?: () => Promise<{ workspaces: number; mirrors: number }>;
   /** Node process metrics (process_*, nodejs_*); default true. */
   processMetrics?: boolean;
 }
@@ -77,6 +79,7 @@ export class Metrics implements TaskMetrics {
         this.set(workerLeases ? workerLeases() : 0);
       },
     });
+    if (opts.diskUsage) diskGauges(registers, reuseFor(DISK_USAGE_TTL_MS, opts.diskUsage));
     this.queueWait = new Histogram({
       name: 'bgagent_queue_wait_seconds',
       help: 'Time from task creation to admission',
@@ -175,4 +178,41 @@ export class Metrics implements TaskMetrics {
   setLinearCircuitState(open: boolean): void {
     this.linearCircuit.set(open ? 1 : 0);
   }
+}
+
+/** How long one walk of the data dir serves scrapes: a walk of many workspaces is too slow for every scrape. */
+const DISK_USAGE_TTL_MS = 30_000;
+
+function diskGauges(registers: Registry[], usage: () => Promise<{ workspaces: number; mirrors: number }>): void {
+  new Gauge({
+    name: 'bgagent_workspaces_disk_bytes',
+    help: "Bytes on disk under the data dir's workspaces (task checkouts), walked at scrape time at most every 30 s",
+    registers,
+    async collect() {
+      this.set((await usage()).workspaces);
+    },
+  });
+  new Gauge({
+    name: 'bgagent_mirrors_disk_bytes',
+    help: "Bytes on disk under the data dir's mirrors (one bare repository per repo), walked at scrape time at most every 30 s",
+    registers,
+    async collect() {
+      this.set((await usage()).mirrors);
+    },
+  });
+}
+
+/** One computation shared by every caller for `ttlMs`; a failed one is not kept. */
+function reuseFor<T>(ttlMs: number, compute: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || Date.now() - last.at > ttlMs) {
+      const value = compute();
+      last = { at: Date.now(), value };
+      value.catch(() => {
+        if (last?.value === value) last = undefined;
+      });
+    }
+    return last.value;
+  };
 }

@@ -7,6 +7,7 @@ import type { AgentEvent } from '../agent/harness.js';
 import { isTerminal } from '../tasks/states.js';
 import { admitUserTasks } from './admission.js';
 import { recoverTasks } from './recovery.js';
+import { sweepWorkspaces } from './workspace-sweep.js';
 import { TaskRunner, type RunnerDeps } from './runner.js';
 import type { TaskSignals } from './signals.js';
 import type { TaskMetrics } from '../metrics/metrics.js';
@@ -82,6 +83,8 @@ export class Orchestrator {
   async start(): Promise<void> {
     await this.queue.start((userId) => this.wake(userId));
     await this.recover();
+    // After the first recovery, which ends the tasks a crash left running here.
+    await sweepWorkspaces(this.opts.store, this.opts.workspaces, this.log);
     this.tick = setInterval(() => {
       this.recover().catch((err: unknown) => this.log.error({ err }, 'recovery sweep failed'));
     }, this.opts.tickMs ?? 1000);
@@ -162,7 +165,11 @@ export class Orchestrator {
       },
       this.log,
     );
-    for (const task of finished) this.opts.channel?.finished?.(task);
+    for (const task of finished) {
+      this.opts.channel?.finished?.(task);
+      // A no-op unless the worker that lost the task shared this data dir.
+      await this.opts.workspaces.removeTask(task.id).catch((err: unknown) => this.log.warn({ err, taskId: task.id }, 'could not remove the workspace'));
+    }
     for (const task of resume) {
       this.opts.signals.changed(task.id);
       this.launch(task);

@@ -59,7 +59,7 @@ export class TaskRunner {
     const offCancel = this.deps.signals.onCancelled(task.id, () => stop.abort('cancelled'));
     try {
       if (task.status === 'FINALIZING') {
-        await this.finalize(task, await this.repoOf(task), undefined, log);
+        await this.finalize(task, await this.repoOf(task), undefined);
       } else {
         await this.runFromHydration(task, stop, log);
       }
@@ -71,7 +71,11 @@ export class TaskRunner {
       this.deps.signals.changed(task.id);
       this.deps.signals.wake(task.userId);
       const ended = await this.deps.store.tasks.get(task.id).catch((err: unknown) => log.warn({ err }, 'could not read the task to report its end'));
-      if (ended && isTerminal(ended.status)) this.deps.channel?.finished?.(ended);
+      if (ended && isTerminal(ended.status)) {
+        this.deps.channel?.finished?.(ended);
+        // Every way a run ends (failure, cancel, timeout, completion) meets here; nothing resumes an ended task.
+        await this.cleanup(task.id, log);
+      }
       if (ended?.status === 'COMPLETED') await this.continueWithLateInputs(ended, log);
     }
   }
@@ -226,7 +230,6 @@ export class TaskRunner {
     if (result.outcome === 'cancelled' || stop.signal.aborted) {
       // Cancelled through the API (the row is already CANCELLED) or the lease was lost: nothing to write.
       await this.deps.store.tasks.update(task.id, ['CANCELLED'], stats);
-      await this.cleanup(workspace, log);
       return;
     }
     if (result.outcome === 'timed_out') {
@@ -234,7 +237,6 @@ export class TaskRunner {
         patch: { ...stats, finished_at: this.now(), error_code: 'TIMED_OUT', error_message: 'the task ran past its time limit' },
         event: { type: 'task_timed_out', message: 'The task ran past its time limit and was stopped' },
       });
-      await this.cleanup(workspace, log);
       return;
     }
     if (result.outcome === 'awaiting_input') {
@@ -253,7 +255,7 @@ export class TaskRunner {
         data: { costUsd: result.costUsd ?? null, turns: result.turns ?? null },
       },
     });
-    await this.finalize(finalizing, repo, workspace, log);
+    await this.finalize(finalizing, repo, workspace);
   }
 
   /**
@@ -270,7 +272,7 @@ export class TaskRunner {
       }
     }
     // Gone before the task can resume: the resumed run prepares the same workspace directory.
-    await this.cleanup(workspace, log);
+    await this.cleanup(task.id, log);
     const { store } = this.deps;
     const now = this.now();
     // A reply sent while the work was being pushed (the question was already shown) is stored as a
@@ -292,7 +294,7 @@ export class TaskRunner {
   }
 
   /** Commit what the agent left, push the branch, complete. Safe to run again after a crash. */
-  private async finalize(task: Task, repo: Repo, workspace: Workspace | undefined, log: Logger): Promise<void> {
+  private async finalize(task: Task, repo: Repo, workspace: Workspace | undefined): Promise<void> {
     const ws =
       workspace ??
       (await this.deps.workspaces.prepare({
@@ -315,7 +317,6 @@ export class TaskRunner {
         patch: { outcome: 'no_changes', finished_at: this.now() },
         event: { type: 'task_completed', message: 'Completed with no changes', data: { outcome: 'no_changes' } },
       });
-      await this.cleanup(ws, log);
       return;
     }
     try {
@@ -331,7 +332,6 @@ export class TaskRunner {
         ? { type: 'task_completed', message: `Completed: pull request ${pr.url}`, data: { outcome: 'pr_opened', prUrl: pr.url, prNumber: pr.number } }
         : { type: 'task_completed', message: `Completed: branch ${task.branchName} pushed`, data: { outcome: 'changes_pushed', branch: task.branchName } },
     });
-    await this.cleanup(ws, log);
   }
 
   /** Before any agent cost: can our credentials reach and push to the repository? */
@@ -390,8 +390,8 @@ export class TaskRunner {
     }
   }
 
-  private async cleanup(ws: Workspace, log: Logger): Promise<void> {
-    await this.deps.workspaces.remove(ws).catch((err: unknown) => log.warn({ err }, 'could not remove the workspace'));
+  private async cleanup(taskId: string, log: Logger): Promise<void> {
+    await this.deps.workspaces.removeTask(taskId).catch((err: unknown) => log.warn({ err }, 'could not remove the workspace; the next start-up sweep does'));
   }
 
   private async repoOf(task: Task): Promise<Repo> {

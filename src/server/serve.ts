@@ -108,7 +108,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         },
       },
     };
-    const metrics: Metrics = new Metrics({ store, workerLeases: (): number => orchestrator.runningCount });
+    const metrics: Metrics = new Metrics({
+      store,
+      workerLeases: (): number => orchestrator.runningCount,
+      diskUsage: runsWorker ? () => workspaces.diskUsage() : undefined,
+    });
     const taskChannel = new LinearTaskChannel({ store, feedback: linearFeedback, clients: linearClients, logger, defaultCap: config.maxConcurrentPerUser });
     const orchestrator = new Orchestrator({
       store,

@@ -4,6 +4,7 @@ import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { writeAgentFile } from './agent-files.js';
+import { diskBytes } from './disk-usage.js';
 import { withFileLock } from './file-lock.js';
 import { GitError, runGit, scrubSecrets, type GitAuth } from './git.js';
 
@@ -249,6 +250,31 @@ export class WorkspaceManager {
     writeAgentFile(ws.path, '.git/objects/info/alternates', `${resolve(record.mirror, 'objects')}\n`);
     return record;
   }
+
+  /** Bytes on disk under the workspaces and under the mirrors. */
+  async diskUsage(): Promise<{ workspaces: number; mirrors: number }> {
+    const [workspaces, mirrors] = await Promise.all([diskBytes(join(this.dataDir, 'workspaces')), diskBytes(join(this.dataDir, 'mirrors'))]);
+    return { workspaces, mirrors };
+  }
+
+  /** The tasks that have anything under workspaces/: a workspace, its record, or a clone left half-built. */
+  async taskIdsOnDisk(): Promise<string[]> {
+    const names = await readdir(join(this.dataDir, 'workspaces')).catch(() => [] as string[]);
+    return [...new Set(names.flatMap((name) => taskIdOf(name) ?? []))];
+  }
+
+  /** Deletes everything the task has under workspaces/ (a no-op when it has nothing). */
+  async removeTask(taskId: string): Promise<void> {
+    if (!TASK_ID.test(taskId)) throw new Error(`invalid task id for a workspace: ${JSON.stringify(taskId)}`);
+    const path = this.workspacePath(taskId);
+    const record = await this.readRecord(path);
+    if (record) await this.remove({ path, ...record });
+    else await rm(path, { recursive: true, force: true });
+    const dir = join(this.dataDir, 'workspaces');
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith(`.${taskId}.tmp-`)) await rm(join(dir, name), { recursive: true, force: true });
+    }
+  }
 }
 
 /** Throws when anything under `dir` is neither a regular file nor a directory (a link, a FIFO, a socket). */
@@ -258,6 +284,12 @@ async function refuseSpecialFiles(dir: string, under = ''): Promise<void> {
     if (entry.isDirectory()) await refuseSpecialFiles(dir, path);
     else if (!entry.isFile()) throw new Error(`the workspace's .git holds a ${entry.isSymbolicLink() ? 'symbolic link' : 'special file'}: ${path}`);
   }
+}
+
+/** The task a name under workspaces/ belongs to: `<id>`, `<id>.json` or `.<id>.tmp-<hex>`. */
+function taskIdOf(name: string): string | undefined {
+  const id = /^\.(.+)\.tmp-[0-9a-f]+$/.exec(name)?.[1] ?? name.replace(/\.json$/, '');
+  return TASK_ID.test(id) ? id : undefined;
 }
 
 function fetchInto(dir: string, url: string, auth?: GitAuth): Promise<string> {

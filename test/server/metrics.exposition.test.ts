@@ -7,7 +7,9 @@ import { TaskSignals } from '../../src/orchestrator/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { metricsAccessFrom, type MetricsAccess } from '../../src/server/metrics.js';
 import type { Task } from '../../src/tasks/task.js';
+import { WorkspaceManager } from '../../src/workspace/index.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
+import { createBareRemote } from '../support/git-repos.js';
 
 /** The value of one sample line, e.g. sample(text, 'bgagent_tasks{status="QUEUED"}'). */
 function sample(text: string, series: string): number | undefined {
@@ -25,9 +27,11 @@ for (const target of storeTargets) {
       }
     });
 
-    async function serve(opts: { access?: MetricsAccess; leases?: () => number } = {}) {
+    async function serve(opts: { access?: MetricsAccess; leases?: () => number; workspaces?: boolean } = {}) {
       const store = await target.open();
-      const metrics = new Metrics({ store, workerLeases: opts.leases, processMetrics: false });
+      const workspaces = new WorkspaceManager({ dataDir: store.dataDir });
+      const diskUsage = opts.workspaces ? () => workspaces.diskUsage() : undefined;
+      const metrics = new Metrics({ store, workerLeases: opts.leases, diskUsage, processMetrics: false });
       const app = await buildApp({ store, signals: new TaskSignals(), logger: silentLogger, metrics, metricsAccess: opts.access });
       await app.listen({ host: '127.0.0.1', port: 0 });
       opened.push({ app, store });
@@ -46,7 +50,7 @@ for (const target of storeTargets) {
         expect(res.headers.get('content-type')).toContain('text/plain');
         return res.text();
       };
-      return { store, metrics, url, call, scrape };
+      return { store, metrics, workspaces, url, call, scrape };
     }
 
     it('counts tasks by status and the queue from the database at scrape time', async () => {
@@ -110,6 +114,16 @@ for (const target of storeTargets) {
       expect(sample(text, 'bgagent_linear_circuit_open')).toBe(1);
       s.metrics.setLinearCircuitState(false);
       expect(sample(await s.scrape(), 'bgagent_linear_circuit_open')).toBe(0);
+    });
+
+    it('reports the disk used by the workspaces and the mirrors where agents run, and nothing elsewhere', async () => {
+      const s = await serve({ workspaces: true });
+      const remote = createBareRemote({ 'README.md': 'x'.repeat(100_000) });
+      await s.workspaces.prepare({ taskId: '01TASKWITHWORKSPACE', repo: { name: 'demo', cloneUrl: remote.url, defaultBranch: 'main' }, branch: 'bgagent/demo' });
+      const text = await s.scrape();
+      expect(sample(text, 'bgagent_workspaces_disk_bytes')).toBeGreaterThanOrEqual(100_000);
+      expect(sample(text, 'bgagent_mirrors_disk_bytes')).toBeGreaterThan(0);
+      expect(await (await serve()).scrape()).not.toContain('disk_bytes');
     });
 
     it('keeps one registry per app, so two apps in one process do not share counts', async () => {

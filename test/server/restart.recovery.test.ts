@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresSkipReason, tempDir } from '../support/databases.js';
@@ -38,6 +38,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await call(first.url, 'POST', '/v1/repos', { name: 'demo', clone_url: remote.url, agent: 'command', agent_settings: { command: 'sleep 60' } });
       const { task } = await call(first.url, 'POST', '/v1/tasks', { repo: 'demo', task: 'Outlive the server' });
       await waitFor(async () => ((await call(first.url, 'GET', `/v1/tasks/${task.id}`)).task.status === 'RUNNING' ? true : undefined), 15_000, 'RUNNING');
+      const workspace = join(dataDir, 'workspaces', task.id);
+      expect(existsSync(workspace)).toBe(true);
 
       first.child.kill('SIGKILL');
       await new Promise((r) => first.child.once('exit', r));
@@ -54,6 +56,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(ended.error_message).toContain('re-submit');
       const events = (await call(second.url, 'GET', `/v1/tasks/${task.id}/events`)).events.map((e: { type: string }) => e.type);
       expect(events.at(-1)).toBe('task_failed');
+      // The new server's start-up removed the workspace the killed one left.
+      expect(existsSync(workspace)).toBe(false);
+      expect(existsSync(`${workspace}.json`)).toBe(false);
       // The orphaned agent process of the killed server does not linger as a child of the new one.
       expect(second.output()).not.toContain('Error');
     });
