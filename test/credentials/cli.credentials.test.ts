@@ -121,11 +121,13 @@ describe('bgagent doctor', () => {
   });
 
   it('passes when nothing is in error; the unresolved default Linear key and AgentCore without a region are warnings', async () => {
-    const res = await run(['doctor'], { env: { GITHUB_TOKEN: 'agentcore:github-pat' } });
+    // The sandbox row is covered in test/sandbox/fail-closed.test.ts; here it must not depend on bwrap.
+    const res = await run(['doctor'], { env: { GITHUB_TOKEN: 'agentcore:github-pat', BGAGENT_SANDBOX: 'none' } });
     expect(res.exitCode).toBe(0);
     expect(res.stdout).toMatch(/LINEAR_API_KEY: WARN {2}vault:linear-api-key: no entry "linear-api-key" in the local vault \(the default; Linear features stay off until it resolves\)/);
     expect(res.stdout).toContain('GITHUB_TOKEN: UNAVAILABLE  agentcore:github-pat: no AWS region configured\n  remedy: set AWS_REGION');
-    expect(res.stdout).toContain('No credential errors.');
+    expect(res.stdout).toContain('sandbox: WARN  BGAGENT_SANDBOX=none: agents run unconfined');
+    expect(res.stdout).toContain('No errors.');
   });
 
   it('checks the GitHub App key only in a GitHub App setup', async () => {

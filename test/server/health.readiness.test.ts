@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../src/log.js';
 import { TaskSignals } from '../../src/orchestrator/signals.js';
+import type { SandboxState } from '../../src/sandbox/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { knownMigrationNames } from '../../src/store/migrations.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
@@ -18,9 +19,9 @@ for (const target of storeTargets) {
       app = store = undefined;
     });
 
-    async function serve(workersRunning?: () => boolean): Promise<string> {
+    async function serve(workersRunning?: () => boolean, sandbox?: SandboxState): Promise<string> {
       store = await target.open();
-      app = await buildApp({ store, signals: new TaskSignals(), logger: silentLogger, workersRunning });
+      app = await buildApp({ store, signals: new TaskSignals(), logger: silentLogger, workersRunning, sandbox });
       await app.listen({ host: '127.0.0.1', port: 0 });
       return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     }
@@ -35,8 +36,20 @@ for (const target of storeTargets) {
       expect(await get(`${url}/healthz`)).toEqual({ status: 200, body: { status: 'ok' } });
       expect(await get(`${url}/readyz`)).toEqual({
         status: 200,
-        body: { status: 'ready', database: target.name, migrations: knownMigrationNames(target.name).length, workers: 'running' },
+        body: { status: 'ready', database: target.name, migrations: knownMigrationNames(target.name).length, workers: 'running', sandbox: 'not checked' },
       });
+    });
+
+    it('is not ready when it runs agents and has no working sandbox', async () => {
+      const url = await serve(() => true, { mode: 'unavailable', reason: 'bwrap (bubblewrap) is not installed or not on PATH' });
+      expect(await get(`${url}/readyz`)).toEqual({
+        status: 503,
+        body: { status: 'unavailable', database: target.name, reason: 'sandbox unavailable: bwrap (bubblewrap) is not installed or not on PATH' },
+      });
+      await app!.close();
+      await store!.destroy();
+      const unconfined = await serve(() => true, { mode: 'none' });
+      expect((await get(`${unconfined}/readyz`)).body).toMatchObject({ status: 'ready', sandbox: 'none' });
     });
 
     it('is not ready while the workers are not running', async () => {
