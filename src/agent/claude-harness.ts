@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -15,6 +14,8 @@ import { silentLogger, type Logger } from '../log.js';
 import { readAgentFile, writeAgentFile } from '../workspace/agent-files.js';
 import type { AgentConversation, AgentEvent, AgentHarness, AgentOutcome, AgentResult, AgentRunInput } from './harness.js';
 import { createTaskToolsServer, TASK_TOOLS_SERVER_NAME, type TaskTools } from './task-tools.js';
+import { AgentProcesses, type AgentGroup } from '../sandbox/agent-processes.js';
+import type { SandboxMode } from '../sandbox/sandbox.js';
 
 /** How the Claude Code process is started; a sandbox may rewrite it (e.g. prefix `bwrap ...`). */
 export interface AgentLaunch {
@@ -22,10 +23,14 @@ export interface AgentLaunch {
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** The sandbox the launch runs in; unset: none (the agent then gets a parent-death signal). */
+  sandbox?: SandboxMode;
 }
 
 export interface ClaudeHarnessOptions {
   logger?: Logger;
+  /** Where the agent's process groups are recorded for the start-up reaper; unset: not recorded. */
+  dataDir?: string;
   /** The default model (from BGAGENT_MODEL); a repo's `settings.model` overrides it. Unset: Claude Code's default. */
   model?: string;
   /**
@@ -77,7 +82,7 @@ export class ClaudeHarness implements AgentHarness {
     const abortController = new AbortController();
     let stopReason: StopReason | undefined;
     let stderrTail = '';
-    const processes = new ProcessGroups((data) => {
+    const processes = new ProcessGroups(new AgentProcesses({ dataDir: this.opts.dataDir }), input.taskId, (data) => {
       stderrTail = (stderrTail + data).slice(-STDERR_TAIL_CHARS);
     });
     const stop = (reason: StopReason): void => {
@@ -426,130 +431,42 @@ function describeCrash(stderrTail: string): string {
  * Bash command in a session of its own, so signalling Claude Code's group alone would leave them running.
  */
 class ProcessGroups {
-  private readonly pids = new Set<number>();
+  private readonly groups = new Set<AgentGroup>();
 
-  constructor(private readonly onStderr: (data: string) => void) {}
+  constructor(
+    private readonly processes: AgentProcesses,
+    private readonly taskId: string,
+    private readonly onStderr: (data: string) => void,
+  ) {}
 
   spawn(spawnOpts: SpawnOptions, wrap?: (launch: AgentLaunch) => AgentLaunch): SpawnedProcess {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(spawnOpts.env)) if (v !== undefined) env[k] = v;
     let launch: AgentLaunch = { command: spawnOpts.command, args: spawnOpts.args, cwd: spawnOpts.cwd ?? process.cwd(), env };
     if (wrap) launch = wrap(launch);
-    const child = spawn(launch.command, launch.args, {
-      cwd: launch.cwd,
-      env: launch.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const pid = child.pid;
-    if (pid !== undefined) this.pids.add(pid);
+    const group = this.processes.spawn({ argv: [launch.command, ...launch.args], cwd: launch.cwd, env: launch.env, taskId: this.taskId, sandbox: launch.sandbox ?? 'none' });
+    this.groups.add(group);
+    const { child } = group;
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (data: string) => this.onStderr(data));
     const onAbort = (): void => {
-      if (pid !== undefined) signalTree(pid, 'SIGKILL');
+      group.signal('SIGKILL');
     };
     spawnOpts.signal.addEventListener('abort', onAbort, { once: true });
     child.once('exit', () => spawnOpts.signal.removeEventListener('abort', onAbort));
     const originalKill = child.kill.bind(child);
-    child.kill = (signal?: NodeJS.Signals | number): boolean => {
-      if (pid !== undefined && signalTree(pid, signal ?? 'SIGTERM')) return true;
-      return originalKill(signal);
-    };
+    child.kill = (signal?: NodeJS.Signals | number): boolean => group.signal(signal ?? 'SIGTERM') || originalKill(signal);
     return child as unknown as SpawnedProcess;
   }
 
   /** SIGKILL the commands the agent started now; SIGTERM Claude Code itself so it can finish its output. */
   terminate(): void {
-    for (const pid of this.pids) {
-      for (const descendant of descendantsOf(pid)) signalGroupOrProcess(descendant, 'SIGKILL');
-      signalGroupOrProcess(pid, 'SIGTERM');
-    }
+    for (const group of this.groups) group.signal('SIGKILL', { leader: 'SIGTERM' });
   }
 
-  /** SIGTERM every tree started, then SIGKILL what is left after the grace period. */
+  /** SIGTERM every tree started, SIGKILL what is left after the grace period, and wait until it is gone. */
   async killAll(graceMs: number): Promise<void> {
-    const trees = [...this.pids].map((pid) => [pid, ...descendantsOf(pid)]);
-    const all = trees.flat();
-    for (const pid of all) signalGroupOrProcess(pid, 'SIGTERM');
-    const deadline = Date.now() + graceMs;
-    while (Date.now() < deadline && all.some(alive)) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    for (const pid of all) signalGroupOrProcess(pid, 'SIGKILL');
-    const killDeadline = Date.now() + graceMs;
-    while (Date.now() < killDeadline && all.some(alive)) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    this.pids.clear();
+    await Promise.all([...this.groups].map((group) => group.stop(graceMs)));
+    this.groups.clear();
   }
-}
-
-/** Signal a process, its descendants and their process groups; false when the process is gone. */
-function signalTree(pid: number, signal: NodeJS.Signals | number): boolean {
-  for (const descendant of descendantsOf(pid)) signalGroupOrProcess(descendant, signal);
-  return signalGroupOrProcess(pid, signal);
-}
-
-function signalGroupOrProcess(pid: number, signal: NodeJS.Signals | number): boolean {
-  let delivered = false;
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, signal);
-      delivered = true;
-    } catch {
-      // gone already, or not a group leader
-    }
-  }
-  return delivered;
-}
-
-/** A zombie (killed, not yet reaped) counts as gone. */
-function alive(pid: number): boolean {
-  if (existsSync('/proc/self')) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Every descendant of pid, from /proc (Linux); empty where /proc is not available. */
-function descendantsOf(root: number): number[] {
-  const children = new Map<number, number[]>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return [];
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // pid (comm) state ppid ...: comm may contain spaces and parentheses, so read after the last ')'
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    const list = children.get(ppid) ?? [];
-    list.push(Number(entry));
-    children.set(ppid, list);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const next = children.get(queue.shift()!) ?? [];
-    out.push(...next);
-    queue.push(...next);
-  }
-  return out;
 }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../log.js';
 import type { AgentEvent, AgentHarness, AgentResult, AgentRunInput } from './harness.js';
 import { resolveSandboxMode, wrapCommand, type SandboxMode } from '../sandbox/sandbox.js';
+import { AgentProcesses, type AgentGroup } from '../sandbox/agent-processes.js';
 
 export interface CommandHarnessOptions {
   /** Hidden from the agent by the sandbox. */
@@ -33,9 +34,11 @@ type StopReason = 'timed_out' | 'cancelled';
 export class CommandHarness implements AgentHarness {
   readonly name = 'command';
   private readonly logger: Logger;
+  private readonly processes: AgentProcesses;
 
   constructor(private readonly opts: CommandHarnessOptions) {
     this.logger = opts.logger ?? silentLogger;
+    this.processes = new AgentProcesses({ dataDir: opts.dataDir });
   }
 
   async run(input: AgentRunInput): Promise<AgentResult> {
@@ -60,14 +63,20 @@ export class CommandHarness implements AgentHarness {
         readOnlyPaths: [taskDir],
       });
       this.logger.info({ taskId: input.taskId, sandbox: sandbox.mode }, 'starting the agent command');
-      return await this.supervise(argv, env, input);
+      let group: AgentGroup;
+      try {
+        group = this.processes.spawn({ argv, cwd: input.workspacePath, env, taskId: input.taskId, sandbox: sandbox.mode });
+      } catch (err) {
+        return { outcome: 'failed', errorMessage: `could not start the agent command: ${err instanceof Error ? err.message : String(err)}` };
+      }
+      return await this.supervise(group, input);
     } finally {
       rmSync(taskDir, { recursive: true, force: true });
     }
   }
 
-  private async supervise(argv: string[], env: Record<string, string>, input: AgentRunInput): Promise<AgentResult> {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: input.workspacePath, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  private async supervise(group: AgentGroup, input: AgentRunInput): Promise<AgentResult> {
+    const { child } = group;
     const output = new OutputEvents(input.onEvent);
     const stdout = output.stream('stdout', child.stdout);
     const stderr = output.stream('stderr', child.stderr);
@@ -75,10 +84,10 @@ export class CommandHarness implements AgentHarness {
     child.stdin.end(input.taskText);
 
     let stopReason: StopReason | undefined;
-    let killing: Promise<void> | undefined;
+    let killing: Promise<boolean> | undefined;
     const stop = (reason: StopReason): void => {
       stopReason ??= reason;
-      killing ??= killProcessGroup(child, this.opts.killGraceMs ?? 2000);
+      killing ??= group.stop(this.opts.killGraceMs ?? 2000);
     };
     const timer = setTimeout(() => stop('timed_out'), Math.max(0, input.timeoutMs));
     const onAbort = (): void => stop('cancelled');
@@ -91,8 +100,8 @@ export class CommandHarness implements AgentHarness {
       });
       clearTimeout(timer);
       // Whatever the command left running in the background ends with it.
-      signalGroup(child.pid, 'SIGKILL');
       await killing;
+      await group.stop(0);
       await drain(child, 500);
       output.flush();
 
@@ -108,27 +117,6 @@ export class CommandHarness implements AgentHarness {
       input.signal.removeEventListener('abort', onAbort);
     }
   }
-}
-
-/** Sends a signal to the child's whole process group; false when the group is gone. */
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals | 0): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** SIGTERM the process group, then SIGKILL what is left after the grace period. */
-async function killProcessGroup(child: ChildProcess, graceMs: number): Promise<void> {
-  if (!signalGroup(child.pid, 'SIGTERM')) return;
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && signalGroup(child.pid, 0)) {
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  signalGroup(child.pid, 'SIGKILL');
 }
 
 /** Waits for the output pipes to close; a process that escaped the group may hold them open, so not forever. */

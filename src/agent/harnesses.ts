@@ -41,6 +41,7 @@ export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
       return new ClaudeHarness({
         ...deps.claude,
         logger: deps.logger,
+        dataDir: deps.dataDir,
         wrapLaunch: (launch, run) => {
           if (sandbox.mode === 'unavailable') throw new Error(sandboxUnavailableMessage(sandbox));
           const argv = wrapCommand([launch.command, ...launch.args], {
@@ -51,7 +52,7 @@ export function createHarness(name: string, deps: HarnessDeps): AgentHarness {
             // Claude Code's own binary, from the SDK's platform package.
             readOnlyPaths: programDir(launch.command),
           });
-          return { ...launch, command: argv[0]!, args: argv.slice(1) };
+          return { ...launch, command: argv[0]!, args: argv.slice(1), sandbox: sandbox.mode };
         },
       });
     }

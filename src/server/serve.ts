@@ -29,7 +29,7 @@ import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
 import { buildModelEnv } from '../agent/model-env.js';
-import { resolveSandbox, type SandboxState } from '../sandbox/index.js';
+import { reapOrphanedAgents, resolveSandbox, type SandboxState } from '../sandbox/index.js';
 import { describeTaskContext } from '../linear/task-context.js';
 
 export interface ServeOptions {
@@ -62,6 +62,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let lock: ServeLock | undefined;
   if (!config.databaseUrl) lock = acquireServeLock(config.dataDir);
   try {
+    // Agents a killed server left running: before anything here starts one of its own.
+    await reapOrphanedAgents(config.dataDir, logger);
     const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
     await migrateWorkQueue(config.databaseUrl, logger);
     const runsApi = config.role !== 'worker';
