@@ -167,16 +167,13 @@ export async function reapOrphanedAgents(dataDir: string, logger: Logger = silen
   await Promise.all(waits);
 }
 
-let setpriv: string | undefined;
-
 /** setpriv (util-linux) from the server's PATH: without it an unconfined agent would outlive a killed server. */
 function setprivPath(): string {
-  if (setpriv) return setpriv;
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
     const path = join(dir, 'setpriv');
     try {
       accessSync(path, constants.X_OK);
-      return (setpriv = path);
+      return path;
     } catch {
       // not here
     }
