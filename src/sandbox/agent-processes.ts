@@ -52,15 +52,22 @@ export class AgentProcesses {
   spawn(spec: AgentSpawn): AgentGroup {
     const argv = spec.sandbox === 'none' ? [setprivPath(), '--pdeathsig', 'KILL', '--', ...spec.argv] : spec.argv;
     const child = spawn(argv[0]!, argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    let record: string | undefined;
     const startTime = child.pid === undefined ? undefined : startTimeOf(child.pid);
-    if (this.records && child.pid !== undefined && startTime !== undefined) {
-      mkdirSync(this.records, { recursive: true, mode: 0o700 });
+    if (child.pid === undefined || startTime === undefined) return new AgentGroup(child, undefined, undefined);
+    let record: string | undefined;
+    if (this.records) {
       record = join(this.records, String(child.pid));
       const entry: GroupRecord = { pid: child.pid, startTime, taskId: spec.taskId, server: { pid: process.pid, startTime: startTimeOf(process.pid)! } };
-      writeFileSync(record, JSON.stringify(entry), { mode: 0o600 });
+      try {
+        mkdirSync(this.records, { recursive: true, mode: 0o700 });
+        writeFileSync(record, JSON.stringify(entry), { mode: 0o600 });
+      } catch (err) {
+        // Unrecorded, a killed server's agent would never be reaped.
+        trySignal(-child.pid, 'SIGKILL');
+        throw err;
+      }
     }
-    return new AgentGroup(child, record);
+    return new AgentGroup(child, startTime, record);
   }
 }
 
@@ -71,18 +78,19 @@ export class AgentGroup {
 
   constructor(
     readonly child: ChildProcessWithoutNullStreams,
+    private readonly startTime: number | undefined,
     private readonly record: string | undefined,
   ) {}
 
   /** Signals every process of the tree and the groups they lead (the leader gets `leader` when given); false when none is left. */
   signal(signal: NodeJS.Signals | number, opts: { leader?: NodeJS.Signals } = {}): boolean {
     const pgid = this.child.pid;
-    if (pgid === undefined) return false;
-    const pids = this.scan();
-    for (const pid of pids) trySignal(pid, pid === pgid ? (opts.leader ?? signal) : signal);
-    for (const pid of pids) if (pid !== pgid) trySignal(-pid, signal);
-    if (!opts.leader) trySignal(-pgid, signal);
-    return pids.length > 0;
+    const tree = this.scan();
+    for (const p of tree) trySignal(p.pid, p.pid === pgid ? (opts.leader ?? signal) : signal);
+    for (const p of tree) if (p.pid !== pgid) trySignal(-p.pid, signal);
+    // The whole group at once too, for what a fork added since the scan.
+    if (!opts.leader && tree.some((p) => p.pgid === pgid)) trySignal(-pgid!, signal);
+    return tree.length > 0;
   }
 
   /**
@@ -109,16 +117,19 @@ export class AgentGroup {
   }
 
   /** The live (not zombie) processes of the tree: the group, what descends from it or from a process seen in it. */
-  private scan(): number[] {
+  private scan(): ProcessInfo[] {
     const pgid = this.child.pid;
     if (pgid === undefined) return [];
     // kill(-pgid, 0) is the cheap answer while a member is alive; the table says whether it is a zombie.
     if (!trySignal(-pgid, 0) && this.known.size === 0) return [];
     const table = processTable();
-    const roots = [...table.values()].filter((p) => p.pgid === pgid || this.known.get(p.pid) === p.startTime);
+    // A reused leader pid means the group id is someone else's now (it is not reused while the group has members).
+    const leader = table.get(pgid);
+    const groupIsOurs = !leader || leader.startTime === this.startTime;
+    const roots = [...table.values()].filter((p) => (groupIsOurs && p.pgid === pgid) || this.known.get(p.pid) === p.startTime);
     const tree = treeFrom(table, roots);
     for (const p of tree) this.known.set(p.pid, p.startTime);
-    return tree.filter((p) => !p.zombie).map((p) => p.pid);
+    return tree.filter((p) => !p.zombie);
   }
 }
 
