@@ -82,7 +82,7 @@ export class ClaudeHarness implements AgentHarness {
     const abortController = new AbortController();
     let stopReason: StopReason | undefined;
     let stderrTail = '';
-    const processes = new ProcessGroups(new AgentProcesses({ dataDir: this.opts.dataDir }), input.taskId, (data) => {
+    const processes = new ProcessGroups(new AgentProcesses({ dataDir: this.opts.dataDir, logger: log }), input.taskId, (data) => {
       stderrTail = (stderrTail + data).slice(-STDERR_TAIL_CHARS);
     });
     const stop = (reason: StopReason): void => {

@@ -9,7 +9,7 @@ import { resolveSandboxMode, wrapCommand, type SandboxMode } from '../sandbox/sa
 import { AgentProcesses, type AgentGroup } from '../sandbox/agent-processes.js';
 
 export interface CommandHarnessOptions {
-  /** Hidden from the agent by the sandbox. */
+  /** Hidden from the agent by the sandbox; the agent's process group is recorded there for the start-up reaper. */
   dataDir: string;
   /** Unset: bwrap, and no run without it; `none` only when the operator says so. */
   sandbox?: SandboxMode;
@@ -38,7 +38,7 @@ export class CommandHarness implements AgentHarness {
 
   constructor(private readonly opts: CommandHarnessOptions) {
     this.logger = opts.logger ?? silentLogger;
-    this.processes = new AgentProcesses({ dataDir: opts.dataDir });
+    this.processes = new AgentProcesses({ dataDir: opts.dataDir, logger: this.logger });
   }
 
   async run(input: AgentRunInput): Promise<AgentResult> {
@@ -84,7 +84,7 @@ export class CommandHarness implements AgentHarness {
     child.stdin.end(input.taskText);
 
     let stopReason: StopReason | undefined;
-    let killing: Promise<boolean> | undefined;
+    let killing: Promise<void> | undefined;
     const stop = (reason: StopReason): void => {
       stopReason ??= reason;
       killing ??= group.stop(this.opts.killGraceMs ?? 2000);

@@ -42,18 +42,21 @@ interface GroupRecord {
 
 export class AgentProcesses {
   private readonly records: string | undefined;
+  private readonly logger: Logger;
 
   /** Without a data dir nothing is recorded (an agent run outside a server, as in tests). */
-  constructor(opts: { dataDir?: string } = {}) {
+  constructor(opts: { dataDir?: string; logger?: Logger } = {}) {
     this.records = opts.dataDir ? join(opts.dataDir, RECORDS_DIR) : undefined;
+    this.logger = opts.logger ?? silentLogger;
   }
 
   /** Starts the agent in a process group of its own; throws when an unconfined agent cannot get a parent-death signal. */
   spawn(spec: AgentSpawn): AgentGroup {
     const argv = spec.sandbox === 'none' ? [setprivPath(), '--pdeathsig', 'KILL', '--', ...spec.argv] : spec.argv;
     const child = spawn(argv[0]!, argv.slice(1), { cwd: spec.cwd, env: spec.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const log = this.logger.child({ taskId: spec.taskId });
     const startTime = child.pid === undefined ? undefined : startTimeOf(child.pid);
-    if (child.pid === undefined || startTime === undefined) return new AgentGroup(child, undefined, undefined);
+    if (child.pid === undefined || startTime === undefined) return new AgentGroup(child, undefined, undefined, log);
     let record: string | undefined;
     if (this.records) {
       record = join(this.records, String(child.pid));
@@ -67,7 +70,7 @@ export class AgentProcesses {
         throw err;
       }
     }
-    return new AgentGroup(child, startTime, record);
+    return new AgentGroup(child, startTime, record, log);
   }
 }
 
@@ -80,6 +83,7 @@ export class AgentGroup {
     readonly child: ChildProcessWithoutNullStreams,
     private readonly startTime: number | undefined,
     private readonly record: string | undefined,
+    private readonly logger: Logger,
   ) {}
 
   /** Signals every process of the tree and the groups they lead (the leader gets `leader` when given); false when none is left. */
@@ -95,14 +99,14 @@ export class AgentGroup {
 
   /**
    * SIGTERM the tree, SIGKILL what is left after the grace period (at once when it is 0), then wait until the
-   * tree is really gone; its record goes with it. False when something outlived the wait (the record stays).
+   * tree is really gone; its record goes with it, or stays for the start-up reaper when something outlived the wait.
    */
-  async stop(graceMs: number): Promise<boolean> {
+  async stop(graceMs: number): Promise<void> {
     if (graceMs > 0 && this.signal('SIGTERM')) await this.waitGone(graceMs);
     this.signal('SIGKILL');
-    const gone = await this.waitGone(KILL_WAIT_MS, 'SIGKILL');
-    if (gone && this.record) rmSync(this.record, { force: true });
-    return gone;
+    if (!(await this.waitGone(KILL_WAIT_MS, 'SIGKILL'))) {
+      this.logger.error({ pgid: this.child.pid, pids: this.scan().map((p) => p.pid) }, 'agent processes outlived SIGKILL');
+    } else if (this.record) rmSync(this.record, { force: true });
   }
 
   /** Polls until no process of the tree is left; with a signal, sends it to what a fork created meanwhile. */
