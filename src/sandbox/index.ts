@@ -12,4 +12,4 @@ export {
   type SandboxState,
   type SandboxSupport,
 } from './sandbox.js';
-export { AgentProcesses, reapOrphanedAgents, type AgentGroup, type AgentSpawn } from './agent-processes.js';
+export { reapOrphanedAgents } from './agent-processes.js';
