@@ -95,8 +95,9 @@ export function registerTaskCommands(program: Command): void {
       if (!o.task === !o.taskFile) throw new CliError('give exactly one of --task TEXT or --task-file FILE');
       const text = o.task ?? readFileSync(o.taskFile === '-' ? 0 : o.taskFile!, 'utf8');
       const api = client();
-      const body = { repo: o.repo, task: text, issue: o.issue, max_turns: o.maxTurns, max_budget_usd: o.maxBudget, channel_source: 'cli' };
-      const res = await api.request<{ task: TaskJson }>('POST', '/v1/tasks', body, o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {});
+      const body = { repo: o.repo, task: text, issue: o.issue, max_turns: o.maxTurns, max_budget_usd: o.maxBudget };
+      const headers = { 'x-bgagent-client': 'cli', ...(o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {}) };
+      const res = await api.request<{ task: TaskJson }>('POST', '/v1/tasks', body, headers);
       const replay = res.headers.get('idempotent-replay') === 'true';
       let task = res.data.task;
       if (!o.json) process.stderr.write(`${replay ? 'Existing task (same idempotency key)' : 'Submitted'} ${task.id} (${task.status}) on ${task.branch_name}\n`);

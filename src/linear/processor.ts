@@ -84,10 +84,8 @@ export async function processDelivery(deps: ProcessorDeps, delivery: LinearDeliv
         repo: project.repo,
         task: taskText(issue),
         issue: issue.identifier ?? issue.id,
-        channel_source: 'linear',
-        channel_metadata: channelMetadata(envelope, issue, delivery.id),
       },
-      { idempotencyKey: `linear:${issue.id}:${envelope.webhookTimestamp}` },
+      { idempotencyKey: `linear:${issue.id}:${envelope.webhookTimestamp}`, origin: { source: 'linear', metadata: channelMetadata(envelope, issue, delivery.id) } },
     );
     return { outcome: replay ? 'replayed' : 'created', taskId: task.id };
   } catch (err) {

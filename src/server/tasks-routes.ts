@@ -45,6 +45,13 @@ const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(500),
 });
 
+/** The CLI marks its requests; the marker only picks the label between the two REST clients. */
+export const CLIENT_HEADER = 'x-bgagent-client';
+
+function restSource(req: FastifyRequest): 'api' | 'cli' {
+  return req.headers[CLIENT_HEADER] === 'cli' ? 'cli' : 'api';
+}
+
 function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) throw new ApiError('VALIDATION_ERROR', validationMessage(result.error));
@@ -69,7 +76,7 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
       { store, onCreated: (t) => signals.wake(t.userId) },
       req.user,
       req.body ?? {},
-      { idempotencyKey },
+      { idempotencyKey, origin: { source: restSource(req) } },
     );
     if (replay) reply.header('Idempotent-Replay', 'true');
     return reply.status(replay ? 200 : 201).send({ task: taskJson(task) });

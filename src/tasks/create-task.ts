@@ -5,7 +5,7 @@ import type { Store } from '../store/index.js';
 import type { TasksTable } from '../store/schema.js';
 import { ApiError } from './errors.js';
 import { taskBranchName } from './branch.js';
-import { CHANNEL_SOURCES, type Task, type User } from './task.js';
+import type { ChannelSource, Task, User } from './task.js';
 
 export const REPO_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}(\/[A-Za-z0-9._-]{1,100})?$/;
 
@@ -19,8 +19,6 @@ export const createTaskSchema = z.strictObject({
   issue: z.union([z.string().trim().min(1).max(200), z.number().int().positive()]).optional(),
   max_turns: z.number().int().min(1).max(1000).optional(),
   max_budget_usd: z.number().positive().max(10_000).optional(),
-  channel_source: z.enum(CHANNEL_SOURCES).optional(),
-  channel_metadata: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type CreateTaskInput = z.infer<typeof createTaskSchema>;
@@ -30,6 +28,12 @@ export interface CreateTaskDeps {
   now?: () => number;
   /** Called after a new task is persisted, so a worker can admit it. */
   onCreated?: (task: Task) => void;
+}
+
+/** Where a task came from: set by the channel's own code, never taken from a request body. */
+export interface TaskOrigin {
+  source: ChannelSource;
+  metadata?: Record<string, unknown>;
 }
 
 export interface CreateTaskResult {
@@ -55,7 +59,7 @@ export async function createTask(
   deps: CreateTaskDeps,
   user: User,
   body: unknown,
-  opts: { idempotencyKey?: string | undefined } = {},
+  opts: { idempotencyKey?: string | undefined; origin?: TaskOrigin } = {},
 ): Promise<CreateTaskResult> {
   const parsed = createTaskSchema.safeParse(body);
   if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
@@ -77,7 +81,7 @@ export async function createTask(
 
   const now = (deps.now ?? Date.now)();
   const id = nextId(now);
-  const source = input.channel_source ?? 'api';
+  const source = opts.origin?.source ?? 'api';
   try {
     const task = await deps.store.tasks.insert(
       newTaskRow({
@@ -91,7 +95,7 @@ export async function createTask(
         maxBudgetUsd: input.max_budget_usd ?? null,
         idempotencyKey: key ?? null,
         channelSource: source,
-        channelMetadata: input.channel_metadata ?? {},
+        channelMetadata: opts.origin?.metadata ?? {},
         now,
       }),
       { type: 'task_created', message: `Task created by ${user.name} via ${source} for ${repo.name}`, data: { repo: repo.name, source } },

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { createTask } from '../../src/tasks/create-task.js';
 import { createBareRemote } from '../support/git-repos.js';
 import { startTestServer, waitFor, type TestServer } from '../support/server.js';
 
@@ -108,10 +109,11 @@ describe.skipIf(chromiumSkipReason)('the web page in Chromium', () => {
   });
 
   it('links a task to its pull request and Linear issue, and signs out', async () => {
-    const created = await server.api('POST', '/v1/tasks', {
-      body: { repo: 'acme/web', task: 'Fix the login redirect', channel_metadata: { issueUrl: 'https://linear.app/acme/issue/ENG-7', issueIdentifier: 'ENG-7' } },
-    });
-    const id: string = created.body.task.id;
+    // Channel metadata comes only from a channel's own code, so the task is created the way a channel does.
+    const admin = (await server.store.users.authenticate(server.adminToken))!;
+    const metadata = { issueUrl: 'https://linear.app/acme/issue/ENG-7', issueIdentifier: 'ENG-7' };
+    const { task } = await createTask({ store: server.store }, admin, { repo: 'acme/web', task: 'Fix the login redirect' }, { origin: { source: 'api', metadata } });
+    const id = task.id;
     const updated = await server.store.tasks.update(id, ['SUBMITTED', 'QUEUED', 'HYDRATING', 'RUNNING'], { pr_url: 'https://github.com/acme/web/pull/42', pr_number: 42 });
     expect(updated).toBe(true);
     await page.goto(`${server.url}/tasks/${id}`);

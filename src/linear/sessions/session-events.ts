@@ -210,10 +210,11 @@ async function startTask(
         repo,
         task: context.taskText,
         issue: issue?.identifier ?? session.issue_identifier ?? undefined,
-        channel_source: 'linear',
-        channel_metadata: { ...context.channelMetadata, projectId: issue?.project?.id ?? null, issueUrl: issue?.url ?? context.channelMetadata.issueUrl },
       },
-      { idempotencyKey: `linear-session:${session.id}` },
+      {
+        idempotencyKey: `linear-session:${session.id}`,
+        origin: { source: 'linear', metadata: { ...context.channelMetadata, projectId: issue?.project?.id ?? null, issueUrl: issue?.url ?? context.channelMetadata.issueUrl } },
+      },
     ));
   } catch (err) {
     // The database out of reach: the delivery is tried again later (the idempotency key makes one task), and
