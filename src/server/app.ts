@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
-import { requireApiToken } from './auth.js';
+import { installAccessControl } from './auth.js';
 import { installErrorHandling } from './errors.js';
 import type { SandboxState } from '../sandbox/index.js';
 import { healthRoutes } from './health.js';
@@ -32,15 +32,15 @@ export interface AppDeps {
   linearWebhook?: Omit<LinearWebhookDeps, 'store'>;
   /** Extra public routes under /v1 that authenticate by their own means (e.g. the Linear OAuth callback's state). */
   extraPublicRoutes?: (app: FastifyInstance) => Promise<void>;
-  /** Extra token-protected routes under /v1 (e.g. Linear administration). */
+  /** Extra routes under /v1 beside the API's own (e.g. Linear administration). */
   extraApiRoutes?: (api: FastifyInstance) => Promise<void>;
   /** Channel feedback for cancels the API performs itself. */
   channel?: TaskChannel;
 }
 
 /**
- * The HTTP app, without listening (tests use `inject` or listen on port 0). Public routes (health) and
- * the token-protected API (/v1) are separate plugin scopes, so no route is exempted by URL matching.
+ * The HTTP app, without listening (tests use `inject` or listen on port 0). Every route declares who may
+ * call it (see ./auth.ts), so no route is exempted by URL matching.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,6 +49,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => `req_${ulid()}`,
     bodyLimit: 1024 * 1024,
   });
+  installAccessControl(app, deps.store);
   installErrorHandling(app);
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });
   await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning, sandbox: deps.sandbox });
@@ -61,7 +62,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.extraPublicRoutes) await app.register(deps.extraPublicRoutes, { prefix: '/v1' });
   await app.register(
     async (api) => {
-      requireApiToken(api, deps.store);
       countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel });
       await api.register(reposRoutes, { store: deps.store });

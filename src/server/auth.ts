@@ -4,34 +4,75 @@ import { ApiError } from '../tasks/errors.js';
 import type { User } from '../tasks/task.js';
 import { authenticateSession, readSessionToken } from './web/session.js';
 
+/**
+ * Who may call a route: anyone (`public`: health, pages, signed webhooks, which prove themselves), any
+ * user with a token (`user`), the user whose task `:id` is, or an admin (`owner`), or an admin only.
+ */
+export const ACCESS_LEVELS = ['public', 'user', 'owner', 'admin'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
 declare module 'fastify' {
   interface FastifyRequest {
     user: User;
   }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  access: Access;
+}
+
+const declared = new WeakMap<FastifyInstance, DeclaredRoute[]>();
+
+/** The routes of an app built with access control, each with who may call it. */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return declared.get(app) ?? [];
 }
 
 /**
- * Bearer-token authentication for every route registered in the calling plugin's scope; without an
- * Authorization header, the web page's session cookie (with its CSRF check) is accepted instead.
- * Public routes (health, signed webhooks) live in their own scopes and never see this hook.
+ * The one place roles are checked. Call on the root instance before any route is registered: a route
+ * that does not declare `config.access` stops the app from starting, and every request is checked
+ * against its route's declaration.
  */
-export function requireApiToken(app: FastifyInstance, store: Store): void {
+export function installAccessControl(app: FastifyInstance, store: Store): void {
+  const routes: DeclaredRoute[] = [];
+  declared.set(app, routes);
   app.decorateRequest('user', undefined as unknown as User);
+  app.addHook('onRoute', (route) => {
+    const access = (route.config as { access?: unknown } | undefined)?.access;
+    if (!ACCESS_LEVELS.includes(access as Access)) throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
+    if (access === 'owner' && !route.url.includes('/:id')) throw new Error(`route ${route.url} is for a task's owner but has no :id`);
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access: access as Access });
+  });
   app.addHook('onRequest', async (req) => {
-    const header = req.headers.authorization;
-    const session = header === undefined ? readSessionToken(req) : undefined;
-    if (session !== undefined) {
-      req.user = await authenticateSession(store, req, session);
-      return;
-    }
-    const match = header?.match(/^Bearer\s+(\S+)$/i);
-    if (!match) throw new ApiError('UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"');
-    const user = await store.users.authenticate(match[1]!);
-    if (!user) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API token');
-    req.user = user;
+    if (req.is404) return;
+    const access = req.routeOptions.config.access!;
+    if (access === 'public') return;
+    req.user = await authenticate(store, req);
+    if (access === 'admin' && !req.user.isAdmin) throw new ApiError('FORBIDDEN', 'this action needs an admin token');
+    if (access === 'owner') await requireOwner(store, req);
   });
 }
 
-export function requireAdmin(req: FastifyRequest): void {
-  if (!req.user.isAdmin) throw new ApiError('FORBIDDEN', 'this action needs an admin token');
+/** A bearer token; without an Authorization header, the web page's session cookie (with its CSRF check). */
+async function authenticate(store: Store, req: FastifyRequest): Promise<User> {
+  const header = req.headers.authorization;
+  const session = header === undefined ? readSessionToken(req) : undefined;
+  if (session !== undefined) return authenticateSession(store, req, session);
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!match) throw new ApiError('UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"');
+  const user = await store.users.authenticate(match[1]!);
+  if (!user) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API token');
+  return user;
+}
+
+/** Another user's task is answered as missing, so its existence is not revealed. */
+async function requireOwner(store: Store, req: FastifyRequest): Promise<void> {
+  const id = (req.params as { id: string }).id;
+  const task = await store.tasks.get(id);
+  if (!task || (task.userId !== req.user.id && !req.user.isAdmin)) throw new ApiError('TASK_NOT_FOUND', `task ${id} not found`);
 }

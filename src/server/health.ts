@@ -19,8 +19,8 @@ export interface HealthDeps {
  */
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   const { store } = deps;
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (req, reply) => {
+  app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { access: 'public' } }, async (req, reply) => {
     const database = store.db.dialect;
     const unavailable = (reason: string) => reply.status(503).send({ status: 'unavailable', database, reason });
     let applied: Set<string>;

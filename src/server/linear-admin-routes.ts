@@ -11,7 +11,6 @@ import type { Store } from '../store/index.js';
 import type { LinearProject, LinearWorkspace } from '../store/linear.js';
 import { ApiError, toError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
-import { requireAdmin } from './auth.js';
 
 export interface LinearAdminDeps {
   store: Store;
@@ -60,8 +59,7 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     return w;
   }
 
-  api.post('/linear/setup', { bodyLimit: 16 * 1024 }, async (req) => {
-    requireAdmin(req);
+  api.post('/linear/setup', { config: { access: 'admin' }, bodyLimit: 16 * 1024 }, async (req) => {
     const b = parse(setupBody, req.body);
     let apiKeyRef = b.api_key_ref ?? config.linear.apiKeyRef;
     let viewer: LinearViewer;
@@ -100,10 +98,9 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     return { workspace: workspaceJson(workspace), viewer: { id: viewer.id, name: viewer.name }, linked_to: 'admin', webhook_url: `${base}/v1/linear/webhook` };
   });
 
-  api.get('/linear/workspaces', async () => ({ workspaces: (await store.linear.listWorkspaces()).map(workspaceJson) }));
+  api.get('/linear/workspaces', { config: { access: 'admin' } }, async () => ({ workspaces: (await store.linear.listWorkspaces()).map(workspaceJson) }));
 
-  api.post('/linear/projects', { bodyLimit: 16 * 1024 }, async (req, reply) => {
-    requireAdmin(req);
+  api.post('/linear/projects', { config: { access: 'admin' }, bodyLimit: 16 * 1024 }, async (req, reply) => {
     const b = parse(projectBody, req.body);
     if (!(await store.repos.get(b.repo))) throw new ApiError('REPO_NOT_ONBOARDED', `repository "${b.repo}" is not onboarded; add it with: bgagent repo add ${b.repo} --url <clone-url>`);
     const workspace = await workspaceFor(b.workspace_id);
@@ -115,16 +112,14 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     return reply.status(existed ? 200 : 201).send({ project: projectJson(saved) });
   });
 
-  api.get('/linear/projects', async () => ({ projects: (await store.linear.listProjects()).map(projectJson) }));
+  api.get('/linear/projects', { config: { access: 'admin' } }, async () => ({ projects: (await store.linear.listProjects()).map(projectJson) }));
 
-  api.delete<{ Params: { id: string } }>('/linear/projects/:id', async (req) => {
-    requireAdmin(req);
+  api.delete<{ Params: { id: string } }>('/linear/projects/:id', { config: { access: 'admin' } }, async (req) => {
     if (!(await store.linear.offboardProject(req.params.id))) throw new ApiError('NOT_FOUND', `project ${req.params.id} is not onboarded`);
     return { project: projectJson((await store.linear.getProject(req.params.id))!) };
   });
 
-  api.post('/linear/links', { bodyLimit: 16 * 1024 }, async (req, reply) => {
-    requireAdmin(req);
+  api.post('/linear/links', { config: { access: 'admin' }, bodyLimit: 16 * 1024 }, async (req, reply) => {
     const b = parse(linkBody, req.body);
     const workspace = await workspaceFor(b.workspace_id);
     const client = await linearClients.forWorkspace(workspace.id);
@@ -135,7 +130,7 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     return reply.status(201).send({ link: { workspace_id: workspace.id, linear_user_id: person.id, linear_user_name: person.name, user: user.name } });
   });
 
-  api.get('/linear/links', async () => ({
+  api.get('/linear/links', { config: { access: 'admin' } }, async () => ({
     links: (await store.linear.listUserLinks()).map((l) => ({ workspace_id: l.workspace_id, linear_user_id: l.linear_user_id, linear_user_name: l.linear_user_name, linear_user_email: l.linear_user_email, user: l.user_name })),
   }));
 }

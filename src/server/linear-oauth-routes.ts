@@ -9,7 +9,6 @@ import type { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import type { Store } from '../store/index.js';
 import type { LinearOAuthInstall } from '../store/linear-oauth.js';
 import { ApiError } from '../tasks/errors.js';
-import { requireAdmin } from './auth.js';
 import { escapeHtml } from './web/pages.js';
 
 export interface LinearOAuthRouteDeps {
@@ -46,8 +45,7 @@ export async function linearOAuthAdminRoutes(api: FastifyInstance, deps: LinearO
   const { store, config } = deps;
   const oauth = config.linear.oauth;
 
-  api.get('/linear/oauth/app-setup', async (req) => {
-    requireAdmin(req);
+  api.get('/linear/oauth/app-setup', { config: { access: 'admin' } }, async (req) => {
     const base = baseUrl(config, req);
     return {
       callback_url: `${base}${CALLBACK_PATH}`,
@@ -59,8 +57,7 @@ export async function linearOAuthAdminRoutes(api: FastifyInstance, deps: LinearO
     };
   });
 
-  api.post('/linear/oauth/installs', async (req, reply) => {
-    requireAdmin(req);
+  api.post('/linear/oauth/installs', { config: { access: 'admin' } }, async (req, reply) => {
     if (!oauth.clientId || !deps.endpoint) {
       throw new ApiError('VALIDATION_ERROR', 'the Linear OAuth app is not configured: set LINEAR_OAUTH_CLIENT_ID and LINEAR_OAUTH_CLIENT_SECRET (see `bgagent linear app-setup`) and restart bgagent');
     }
@@ -69,8 +66,7 @@ export async function linearOAuthAdminRoutes(api: FastifyInstance, deps: LinearO
     return reply.status(201).send({ install: installJson(install, Date.now()), authorize_url: authorizeUrl, redirect_uri: redirectUri, expires_in_seconds: INSTALL_TTL_MS / 1000 });
   });
 
-  api.get<{ Params: { id: string } }>('/linear/oauth/installs/:id', async (req) => {
-    requireAdmin(req);
+  api.get<{ Params: { id: string } }>('/linear/oauth/installs/:id', { config: { access: 'admin' } }, async (req) => {
     const install = await store.linearOAuth.getInstall(req.params.id);
     if (!install) throw new ApiError('NOT_FOUND', `install ${req.params.id} not found`);
     const workspace = install.workspace_id ? await store.linear.getWorkspace(install.workspace_id) : undefined;
@@ -90,7 +86,7 @@ const callbackQuery = z.object({
 
 /** `GET /v1/linear/oauth/callback`: public (Linear redirects the admin's browser here); the state is the proof. */
 export async function linearOAuthCallbackRoutes(app: FastifyInstance, deps: LinearOAuthRouteDeps): Promise<void> {
-  app.get('/linear/oauth/callback', async (req, reply) => {
+  app.get('/linear/oauth/callback', { config: { access: 'public' } }, async (req, reply) => {
     const page = (status: number, title: string, message: string) =>
       reply
         .status(status)

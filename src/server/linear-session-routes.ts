@@ -4,7 +4,6 @@ import type { Store } from '../store/index.js';
 import type { LinearTeamRepo } from '../store/linear-sessions.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
 import { ApiError } from '../tasks/errors.js';
-import { requireAdmin } from './auth.js';
 
 const teamRepoBody = z.strictObject({ team_id: z.string().trim().min(1).max(100), repo: repoNameSchema });
 
@@ -17,8 +16,7 @@ const teamRepoJson = (t: LinearTeamRepo) => ({ team_id: t.team_id, repo: t.repo,
 export async function linearSessionRoutes(api: FastifyInstance, deps: { store: Store }): Promise<void> {
   const { store } = deps;
 
-  api.post('/linear/team-repos', { bodyLimit: 16 * 1024 }, async (req, reply) => {
-    requireAdmin(req);
+  api.post('/linear/team-repos', { config: { access: 'admin' }, bodyLimit: 16 * 1024 }, async (req, reply) => {
     const parsed = teamRepoBody.safeParse(req.body ?? {});
     if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
     const { team_id: teamId, repo } = parsed.data;
@@ -27,10 +25,9 @@ export async function linearSessionRoutes(api: FastifyInstance, deps: { store: S
     return reply.status(created ? 201 : 200).send({ team_repo: teamRepoJson(teamRepo) });
   });
 
-  api.get('/linear/team-repos', async () => ({ team_repos: (await store.linearSessions.listTeamRepos()).map(teamRepoJson) }));
+  api.get('/linear/team-repos', { config: { access: 'admin' } }, async () => ({ team_repos: (await store.linearSessions.listTeamRepos()).map(teamRepoJson) }));
 
-  api.delete<{ Params: { teamId: string } }>('/linear/team-repos/:teamId', async (req) => {
-    requireAdmin(req);
+  api.delete<{ Params: { teamId: string } }>('/linear/team-repos/:teamId', { config: { access: 'admin' } }, async (req) => {
     if (!(await store.linearSessions.removeTeamRepo(req.params.teamId))) throw new ApiError('NOT_FOUND', `team ${req.params.teamId} has no default repository`);
     return { removed: req.params.teamId };
   });

@@ -23,7 +23,7 @@ const MAX_BODY = 1024 * 1024;
 export async function linearWebhookRoutes(app: FastifyInstance, deps: LinearWebhookDeps): Promise<void> {
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: MAX_BODY }, (_req, body, done) => done(null, body));
 
-  app.post('/linear/webhook', { bodyLimit: MAX_BODY }, async (req, reply) => {
+  app.post('/linear/webhook', { config: { access: 'public' }, bodyLimit: MAX_BODY }, async (req, reply) => {
     const started = process.hrtime.bigint();
     const raw = req.body;
     if (!Buffer.isBuffer(raw)) return reply.status(400).send(errorBody('VALIDATION_ERROR', 'send the webhook body as application/json', req.id));

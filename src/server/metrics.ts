@@ -13,7 +13,8 @@ export type MetricsAccess = 'public' | 'off' | { token(): Promise<string> };
 export async function metricsRoutes(app: FastifyInstance, deps: { metrics: Metrics; access: MetricsAccess }): Promise<void> {
   const { metrics, access } = deps;
   if (access === 'off') return;
-  app.get('/metrics', async (req, reply) => {
+  // Public to the access hook: a scrape token, when set, is checked here.
+  app.get('/metrics', { config: { access: 'public' } }, async (req, reply) => {
     if (access !== 'public') {
       const sent = req.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
       if (!sent || !sameSecret(sent, await access.token())) {

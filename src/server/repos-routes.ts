@@ -1,9 +1,9 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
-import { requireAdmin } from './auth.js';
+import type { Repo } from '../tasks/task.js';
 import { repoJson } from './serialize.js';
 
 export const AGENT_NAMES = ['command', 'claude'] as const;
@@ -26,11 +26,15 @@ const repoBody = z
     }
   });
 
+/** A repository's settings and clone URL are for admins; a user sees what it may submit to. */
+function repoFor(req: FastifyRequest, r: Repo) {
+  return req.user.isAdmin ? repoJson(r) : { name: r.name, default_branch: r.defaultBranch };
+}
+
 export async function reposRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
   const { store } = deps;
 
-  app.post('/repos', { bodyLimit: 64 * 1024 }, async (req, reply) => {
-    requireAdmin(req);
+  app.post('/repos', { config: { access: 'admin' }, bodyLimit: 64 * 1024 }, async (req, reply) => {
     const parsed = repoBody.safeParse(req.body ?? {});
     if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
     const b = parsed.data;
@@ -44,17 +48,16 @@ export async function reposRoutes(app: FastifyInstance, deps: { store: Store }):
     return reply.status(created ? 201 : 200).send({ repo: repoJson(repo) });
   });
 
-  app.get('/repos', async () => ({ repos: (await store.repos.list()).map(repoJson) }));
+  app.get('/repos', { config: { access: 'user' } }, async (req) => ({ repos: (await store.repos.list()).map((r) => repoFor(req, r)) }));
 
   // Repository names may hold one slash (owner/name), so the name is the rest of the path.
-  app.get<{ Params: { '*': string } }>('/repos/*', async (req) => {
+  app.get<{ Params: { '*': string } }>('/repos/*', { config: { access: 'user' } }, async (req) => {
     const repo = await store.repos.get(req.params['*']);
     if (!repo) throw new ApiError('NOT_FOUND', `repository "${req.params['*']}" is not onboarded`);
-    return { repo: repoJson(repo) };
+    return { repo: repoFor(req, repo) };
   });
 
-  app.delete<{ Params: { '*': string } }>('/repos/*', async (req) => {
-    requireAdmin(req);
+  app.delete<{ Params: { '*': string } }>('/repos/*', { config: { access: 'admin' } }, async (req) => {
     if (!(await store.repos.remove(req.params['*']))) throw new ApiError('NOT_FOUND', `repository "${req.params['*']}" is not onboarded`);
     return { removed: req.params['*'] };
   });

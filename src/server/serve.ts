@@ -10,6 +10,7 @@ import { buildApp } from './app.js';
 import { Metrics } from '../metrics/metrics.js';
 import { metricsAccessFrom, metricsRoutes } from './metrics.js';
 import { healthRoutes } from './health.js';
+import { installAccessControl } from './auth.js';
 import { createWorkQueue, migrateWorkQueue } from '../queue/index.js';
 import { createCredentialResolver } from '../credentials/index.js';
 import { ensureAdminToken } from './admin-token.js';
@@ -218,6 +219,7 @@ async function buildWorkerApp(deps: {
   sandbox: SandboxState;
 }): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as unknown as FastifyBaseLogger });
+  installAccessControl(app, deps.store);
   await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning, sandbox: deps.sandbox });
   await app.register(metricsRoutes, { metrics: deps.metrics, access: deps.metricsAccess });
   return app;

@@ -46,7 +46,7 @@ const eventsQuery = z.object({
 });
 
 /** The CLI marks its requests; the marker only picks the label between the two REST clients. */
-export const CLIENT_HEADER = 'x-bgagent-client';
+const CLIENT_HEADER = 'x-bgagent-client';
 
 function restSource(req: FastifyRequest): 'api' | 'cli' {
   return req.headers[CLIENT_HEADER] === 'cli' ? 'cli' : 'api';
@@ -61,15 +61,11 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): Promise<void> {
   const { store, signals, channel } = deps;
 
-  async function visibleTask(req: FastifyRequest<{ Params: { id: string } }>): Promise<Task> {
-    const task = await store.tasks.get(req.params.id);
-    if (!task || (task.userId !== req.user.id && !req.user.isAdmin)) {
-      throw new ApiError('TASK_NOT_FOUND', `task ${req.params.id} not found`);
-    }
-    return task;
-  }
+  // The access hook has checked that the task exists and is the caller's (or the caller is an admin).
+  const owner = { config: { access: 'owner' } } as const;
+  const ownedTask = async (req: FastifyRequest<{ Params: { id: string } }>): Promise<Task> => (await store.tasks.get(req.params.id))!;
 
-  app.post('/tasks', { bodyLimit: 256 * 1024 }, async (req, reply) => {
+  app.post('/tasks', { config: { access: 'user' }, bodyLimit: 256 * 1024 }, async (req, reply) => {
     const keyHeader = req.headers['idempotency-key'];
     const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
     const { task, replay } = await createTask(
@@ -82,7 +78,7 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
     return reply.status(replay ? 200 : 201).send({ task: taskJson(task) });
   });
 
-  app.get('/tasks', async (req) => {
+  app.get('/tasks', { config: { access: 'user' } }, async (req) => {
     const q = parse(listQuery, req.query);
     const tasks = await store.tasks.list({
       status: q.status,
@@ -95,10 +91,10 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
     return { tasks: page.map(taskJson), next_cursor: tasks.length > q.limit ? page[page.length - 1]!.id : null };
   });
 
-  app.get<{ Params: { id: string } }>('/tasks/:id', async (req) => ({ task: taskJson(await visibleTask(req)) }));
+  app.get<{ Params: { id: string } }>('/tasks/:id', owner, async (req) => ({ task: taskJson(await ownedTask(req)) }));
 
-  app.get<{ Params: { id: string } }>('/tasks/:id/events', async (req, reply) => {
-    const task = await visibleTask(req);
+  app.get<{ Params: { id: string } }>('/tasks/:id/events', owner, async (req, reply) => {
+    const task = await ownedTask(req);
     const q = parse(eventsQuery, req.query);
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       const lastId = Number(req.headers['last-event-id']);
@@ -113,15 +109,13 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
   });
 
   // A follow-up for the running agent, the answer to its question, or (after the end) a continuation.
-  app.post<{ Params: { id: string } }>('/tasks/:id/input', { bodyLimit: 64 * 1024 }, async (req, reply) => {
-    await visibleTask(req);
+  app.post<{ Params: { id: string } }>('/tasks/:id/input', { ...owner, bodyLimit: 64 * 1024 }, async (req, reply) => {
     const body = parse(inputBody, req.body ?? {});
     const { kind, task } = await sendTaskInput({ store, signals, onTaskCreated: (t) => signals.wake(t.userId) }, req.params.id, { text: body.text, author: req.user.name });
     return reply.status(kind === 'continued' ? 201 : 200).send({ outcome: kind, task: taskJson(task) });
   });
 
-  app.delete<{ Params: { id: string } }>('/tasks/:id', async (req) => {
-    await visibleTask(req);
+  app.delete<{ Params: { id: string } }>('/tasks/:id', owner, async (req) => {
     return { task: taskJson(await cancelTask(store, signals, req.params.id, req.user, channel)) };
   });
 }

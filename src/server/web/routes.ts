@@ -18,6 +18,9 @@ const PAGE_HEADERS = {
 
 const TASK_ID = /^[0-9A-Z]{26}$/;
 
+// Pages are shells that check the session themselves; their data comes from the /v1 API.
+const PUBLIC = { config: { access: 'public' } } as const;
+
 /**
  * The web page: sign-in, the task list and a task's live page. Pages are shells the script fills from
  * the /v1 API, which accepts the session cookie set here (see ./session.ts).
@@ -29,7 +32,7 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
   });
 
   for (const a of Object.values(ASSETS)) {
-    app.get(a.path, (_req, reply) =>
+    app.get(a.path, PUBLIC, (_req, reply) =>
       reply.header('content-type', a.type).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(a.body),
     );
   }
@@ -49,25 +52,25 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
     return reply.redirect(`/signin?next=${encodeURIComponent(req.url)}`, 303);
   }
 
-  app.get<{ Querystring: { status?: string; repo?: string } }>('/', async (req, reply) => {
+  app.get<{ Querystring: { status?: string; repo?: string } }>('/', PUBLIC, async (req, reply) => {
     const s = await session(req);
     if (!s) return toSignIn(req, reply);
     const filters = { status: String(req.query.status ?? ''), repo: String(req.query.repo ?? '') };
     return reply.headers(PAGE_HEADERS).send(taskListPage(await pageSession(s.user, s.token), filters));
   });
 
-  app.get<{ Params: { id: string } }>('/tasks/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/tasks/:id', PUBLIC, async (req, reply) => {
     if (!TASK_ID.test(req.params.id)) return reply.callNotFound();
     const s = await session(req);
     if (!s) return toSignIn(req, reply);
     return reply.headers(PAGE_HEADERS).send(taskPage(await pageSession(s.user, s.token), req.params.id));
   });
 
-  app.get<{ Querystring: { next?: string } }>('/signin', async (req, reply) => {
+  app.get<{ Querystring: { next?: string } }>('/signin', PUBLIC, async (req, reply) => {
     return reply.headers(PAGE_HEADERS).send(signInPage({ next: safeNext(req.query.next) }));
   });
 
-  app.post<{ Body: { token?: string; next?: string } }>('/signin', async (req, reply) => {
+  app.post<{ Body: { token?: string; next?: string } }>('/signin', PUBLIC, async (req, reply) => {
     const next = safeNext(req.body?.next);
     if (!sameOrigin(req)) return reply.status(403).headers(PAGE_HEADERS).send(signInPage({ next, error: 'Sign-in must come from this site.' }));
     const token = String(req.body?.token ?? '').trim();
@@ -80,7 +83,7 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
     return reply.header('set-cookie', sessionCookie(token, isHttps(req))).redirect(next, 303);
   });
 
-  app.post<{ Body: { csrf?: string } }>('/signout', async (req, reply) => {
+  app.post<{ Body: { csrf?: string } }>('/signout', PUBLIC, async (req, reply) => {
     const token = readSessionToken(req);
     if (token && !csrfTokenMatches(token, req.body?.csrf)) return reply.status(403).headers(PAGE_HEADERS).send('Sign-out needs the page’s CSRF token.');
     return reply.header('set-cookie', clearedSessionCookie(isHttps(req))).redirect('/signin', 303);
