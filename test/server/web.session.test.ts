@@ -58,6 +58,18 @@ describe('web sessions', () => {
     expect(html).toContain('value="/tasks/x"');
   });
 
+  it('redirects after sign-in only to a path that resolves to this origin', async () => {
+    const hostile = ['/\t/evil.example/x', '/\n/evil.example', '//evil.example', '/\\evil.example', 'https://evil.example', 'javascript:alert(1)', ' //evil.example'];
+    for (const next of hostile) {
+      const res = await fetch(`${url}/signin`, form({ token, next }, { origin: url }));
+      expect({ next, location: res.headers.get('location') }).toEqual({ next, location: '/' });
+      const page = await (await fetch(`${url}/signin?next=${encodeURIComponent(next)}`)).text();
+      expect(page).toContain('name="next" value="/"');
+    }
+    const res = await fetch(`${url}/signin`, form({ token, next: '/tasks/01ABC?x=1' }, { origin: url }));
+    expect(res.headers.get('location')).toBe('/tasks/01ABC?x=1');
+  });
+
   it('refuses an unknown token and sets no cookie', async () => {
     const res = await fetch(`${url}/signin`, form({ token: 'bga_not-a-real-token', next: '/' }));
     expect(res.status).toBe(401);

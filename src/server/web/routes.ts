@@ -90,9 +90,21 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
   });
 }
 
-/** Only a local path: never an open redirect to another site. */
+// Any origin that cannot be a real one: `next` must resolve to it to be a path on this site.
+const SELF = 'http://bgagent.invalid';
+// Browsers drop tabs and newlines from URLs and read \ as /, so "/\t/evil" and "/\evil" lead elsewhere.
+const UNSAFE_IN_NEXT = /[\u0000-\u001f\u007f-\u009f\\]/;
+
+/** Only a path on this site: never an open redirect to another. */
 function safeNext(next: unknown): string {
-  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.includes('\\') ? next : '/';
+  if (typeof next !== 'string' || UNSAFE_IN_NEXT.test(next)) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, SELF);
+  } catch {
+    return '/';
+  }
+  return url.origin === SELF ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 /** Browsers send Origin on form posts; a different one means another site is posting here. */
