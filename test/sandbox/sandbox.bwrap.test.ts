@@ -153,9 +153,13 @@ describe.skipIf(!sandboxSupport.available)('the command agent under bubblewrap, 
     const abort = new AbortController();
     const input = commandRun(ws.path, 'sleep 4242 & echo started; sleep 4242', { signal: abort.signal, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     const running = harness().run(input);
-    for (let i = 0; i < 500 && !input.events.some((e) => e.message === 'started'); i++) await new Promise((r) => setTimeout(r, 10));
-    const sleepers = sleepPids();
-    expect(sleepers.length).toBeGreaterThan(0);
+    // Both sleeps have exec'd (the background one may still be a shell after 'started' is printed).
+    let sleepers: number[] = [];
+    for (let i = 0; i < 1000 && sleepers.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      sleepers = sleepPids();
+    }
+    expect(sleepers.length).toBe(2);
     abort.abort();
     expect((await running).outcome).toBe('cancelled');
     expect(sleepers.filter(isAlive)).toEqual([]);
