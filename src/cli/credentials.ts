@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../config/config.js';
 import { createCredentialResolver } from '../credentials/index.js';
 import type { CredentialStatus } from '../credentials/resolver.js';
 import { LocalVault, VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
-import { resolveSandbox, sandboxUnavailableMessage, type SandboxState } from '../sandbox/index.js';
+import { resolveSandbox, sandboxUnavailableMessage, setprivPath, type SandboxState } from '../sandbox/index.js';
 import { CliError } from './client.js';
 
 /** Where the credentials commands read and write; tests pass their own. */
@@ -150,6 +150,11 @@ async function sandboxStatus(c: Config): Promise<{ mode: string; status: 'ok' | 
   const state: SandboxState = await resolveSandbox(c.sandbox);
   if (state.mode === 'bwrap') return { mode: 'bwrap', status: 'ok', message: 'bubblewrap works: agents see only their workspace' };
   if (state.mode === 'unavailable') return { mode: 'unavailable', status: 'error', message: `${sandboxUnavailableMessage(state)} (tasks fail with SANDBOX_UNAVAILABLE)` };
+  try {
+    setprivPath();
+  } catch (err) {
+    return { mode: 'none', status: 'error', message: `BGAGENT_SANDBOX=none, but ${(err as Error).message}` };
+  }
   return { mode: 'none', status: 'warn', message: 'BGAGENT_SANDBOX=none: agents run unconfined, as the server user' };
 }
 

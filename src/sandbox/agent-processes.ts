@@ -183,7 +183,7 @@ export async function reapOrphanedAgents(dataDir: string, logger: Logger = silen
 }
 
 /** setpriv (util-linux) from the server's PATH: without it an unconfined agent would outlive a killed server. */
-function setprivPath(): string {
+export function setprivPath(): string {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
     const path = join(dir, 'setpriv');
     try {

@@ -12,4 +12,4 @@ export {
   type SandboxState,
   type SandboxSupport,
 } from './sandbox.js';
-export { reapOrphanedAgents } from './agent-processes.js';
+export { reapOrphanedAgents, setprivPath } from './agent-processes.js';

@@ -80,5 +80,11 @@ describe('without a working sandbox', () => {
 
     const doctor = await runCli(['doctor', '--json'], { PATH: bin, BGAGENT_DATA_DIR: dataDir, BGAGENT_SANDBOX: 'none' });
     expect(JSON.parse(doctor.stdout).sandbox).toMatchObject({ mode: 'none', status: 'warn' });
+    // Unconfined agents need setpriv's parent-death signal; doctor says when it is missing.
+    const noSetpriv = join(fx.root, 'bin-without-setpriv');
+    mkdirSync(noSetpriv);
+    const missing = await runCli(['doctor', '--json'], { PATH: noSetpriv, BGAGENT_DATA_DIR: dataDir, BGAGENT_SANDBOX: 'none' });
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout).sandbox).toMatchObject({ mode: 'none', status: 'error' });
   });
 });
