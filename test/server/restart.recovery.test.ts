@@ -56,9 +56,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(ended.error_message).toContain('re-submit');
       const events = (await call(second.url, 'GET', `/v1/tasks/${task.id}/events`)).events.map((e: { type: string }) => e.type);
       expect(events.at(-1)).toBe('task_failed');
-      // The new server's start-up removed the workspace the killed one left.
-      expect(existsSync(workspace)).toBe(false);
-      expect(existsSync(`${workspace}.json`)).toBe(false);
+      // The new server removes the workspace the killed one left: at start-up, or (on PostgreSQL, once the
+      // lease runs out) right after recovery records the failure.
+      await waitFor(() => (existsSync(workspace) || existsSync(`${workspace}.json`) ? undefined : true), 10_000, 'the workspace to be removed');
       // The orphaned agent process of the killed server does not linger as a child of the new one.
       expect(second.output()).not.toContain('Error');
     });
