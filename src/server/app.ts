@@ -26,6 +26,8 @@ export interface AppDeps {
   metricsAccess?: MetricsAccess;
   /** Readiness also requires this to be true (the orchestrator started and not stopping). */
   workersRunning?: () => boolean;
+  /** The data dir: no repository's clone URL may point into it. */
+  dataDir?: string;
   /** How this process's agents run; unavailable makes it not ready (omitted: runs no agents). */
   sandbox?: SandboxState;
   /** The signed Linear webhook (public, verified by signature). */
@@ -64,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel });
-      await api.register(reposRoutes, { store: deps.store });
+      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
     },

@@ -4,18 +4,21 @@ import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
 import type { Repo } from '../tasks/task.js';
+import { cloneUrlProblem } from '../workspace/clone-url.js';
 import { repoJson } from './serialize.js';
 
 export const AGENT_NAMES = ['command', 'claude'] as const;
 
-const repoBody = z
+const repoBody = (dataDir: string | undefined) => z
   .strictObject({
     name: repoNameSchema,
     clone_url: z
       .string()
-      .min(1)
       .max(2000)
-      .refine((u) => /^(https?|file|ssh):\/\//.test(u) || /^[^\s:]+@[^\s:]+:/.test(u), 'clone_url must be an http(s)://, ssh://, file:// or scp-style git URL'),
+      .superRefine((u, ctx) => {
+        const problem = cloneUrlProblem(u, { dataDir });
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
     default_branch: z.string().regex(/^[A-Za-z0-9._/-]{1,200}$/, 'default_branch is not a valid branch name').default('main'),
     agent: z.enum(AGENT_NAMES).default('command'),
     agent_settings: z.record(z.string(), z.unknown()).default({}),
@@ -31,11 +34,11 @@ function repoFor(req: FastifyRequest, r: Repo) {
   return req.user.isAdmin ? repoJson(r) : { name: r.name, default_branch: r.defaultBranch };
 }
 
-export async function reposRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
+export async function reposRoutes(app: FastifyInstance, deps: { store: Store; dataDir?: string }): Promise<void> {
   const { store } = deps;
 
   app.post('/repos', { config: { access: 'admin' }, bodyLimit: 64 * 1024 }, async (req, reply) => {
-    const parsed = repoBody.safeParse(req.body ?? {});
+    const parsed = repoBody(deps.dataDir).safeParse(req.body ?? {});
     if (!parsed.success) throw new ApiError('VALIDATION_ERROR', validationMessage(parsed.error));
     const b = parsed.data;
     const { repo, created } = await store.repos.upsert({

@@ -160,6 +160,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const oauthRoutes: LinearOAuthRouteDeps = { store, config, linearClients, vault: oauthVault, endpoint: oauthEndpoint, logger };
     const app = runsApi ? await buildApp({
       store,
+      dataDir: config.dataDir,
       signals,
       logger,
       metrics,

@@ -47,6 +47,13 @@ const HARDENING: Array<[string, string]> = [
   ['core.fsmonitor', 'false'],
   // An empty value clears every helper configured before this one (e.g. by the repository).
   ['credential.helper', ''],
+  // Only the transports a clone URL may name (see clone-url.ts); never `ext::`, which runs a command.
+  ['protocol.allow', 'never'],
+  ['protocol.https.allow', 'always'],
+  ['protocol.http.allow', 'always'],
+  ['protocol.ssh.allow', 'always'],
+  ['protocol.file.allow', 'always'],
+  ['protocol.ext.allow', 'never'],
 ];
 
 export function gitEnvironment(opts: RunGitOptions = {}): NodeJS.ProcessEnv {

@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { writeAgentFile } from './agent-files.js';
 import { diskBytes } from './disk-usage.js';
 import { withFileLock } from './file-lock.js';
+import { cloneUrlProblem } from './clone-url.js';
 import { GitError, runGit, scrubSecrets, type GitAuth } from './git.js';
 
 export interface RepoRemote {
@@ -79,6 +80,9 @@ export class WorkspaceManager {
 
   /** Creates or refreshes the repository's mirror. Concurrent calls share one fetch; a lock file guards other processes. */
   ensureMirror(repo: RepoRemote, auth?: GitAuth): Promise<string> {
+    // Stored URLs may predate the route's check: refuse here too, before git sees one.
+    const problem = cloneUrlProblem(repo.cloneUrl, { dataDir: this.dataDir });
+    if (problem) return Promise.reject(new Error(`refused the clone URL of ${repo.name}: ${problem}`));
     const dir = this.mirrorPath(repo.name);
     const running = this.refreshing.get(dir);
     if (running) return running;
@@ -99,7 +103,7 @@ export class WorkspaceManager {
       // Built aside and renamed into place, so a failed first fetch leaves no half mirror behind.
       const tmp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
       try {
-        await runGit(['init', '--quiet', '--bare', tmp]);
+        await runGit(['init', '--quiet', '--bare', '--', tmp]);
         // Task clones borrow the mirror's objects: never let an automatic gc prune one they still use.
         await runGit(['config', 'gc.auto', '0'], { cwd: tmp });
         await fetchInto(tmp, repo.cloneUrl, auth);
@@ -130,7 +134,7 @@ export class WorkspaceManager {
 
     const tmp = join(this.dataDir, 'workspaces', `.${opts.taskId}.tmp-${randomBytes(4).toString('hex')}`);
     try {
-      await runGit(['clone', '--quiet', '--shared', '--no-checkout', mirror, tmp]);
+      await runGit(['clone', '--quiet', '--shared', '--no-checkout', '--', mirror, tmp]);
       const defaultRef = `refs/remotes/origin/${opts.repo.defaultBranch}`;
       const defaultSha = await runGit(['rev-parse', '--verify', '--quiet', `${defaultRef}^{commit}`], { cwd: tmp }).catch(() => {
         throw new Error(`the default branch "${opts.repo.defaultBranch}" does not exist in ${opts.repo.name}`);
@@ -186,7 +190,7 @@ export class WorkspaceManager {
     const mirror = record.mirror;
     const branchRef = `refs/heads/${ws.branch}`;
     const outgoing = `${OUTGOING}${ws.branch}`;
-    await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', ws.path, `+${branchRef}:${outgoing}`], { cwd: mirror });
+    await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--', ws.path, `+${branchRef}:${outgoing}`], { cwd: mirror });
     const sha = await runGit(['rev-parse', outgoing], { cwd: mirror });
     // Checked in the mirror, whose history the agent cannot touch: a branch reset to a commit of any other
     // history the workspace could reach is never pushed.
@@ -202,7 +206,7 @@ export class WorkspaceManager {
       throw new Error(`refused to push ${ws.branch}: its commit ${sha} does not descend from the task's base ${record.baseSha}`);
     }
     const expected = await runGit(['rev-parse', '--verify', '--quiet', branchRef], { cwd: mirror }).catch(() => '');
-    await runGit(['push', '--quiet', `--force-with-lease=${branchRef}:${expected}`, opts.cloneUrl, `${outgoing}:${branchRef}`], {
+    await runGit(['push', '--quiet', `--force-with-lease=${branchRef}:${expected}`, '--', opts.cloneUrl, `${outgoing}:${branchRef}`], {
       cwd: mirror,
       auth: opts.auth,
     });
@@ -293,7 +297,7 @@ function taskIdOf(name: string): string | undefined {
 }
 
 function fetchInto(dir: string, url: string, auth?: GitAuth): Promise<string> {
-  return runGit(['fetch', '--quiet', '--prune', '--no-write-fetch-head', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], {
+  return runGit(['fetch', '--quiet', '--prune', '--no-write-fetch-head', '--', url, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*'], {
     cwd: dir,
     auth,
   });
