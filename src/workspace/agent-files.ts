@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
+import { isInside } from './paths.js';
 
 /**
  * Every read and write the platform does of a file the agent can write (its workspace, its HOME).
@@ -114,8 +115,7 @@ function resolveInside(rootReal: string, dir: string, path: string): string {
 }
 
 function requireInside(rootReal: string, real: string, path: string): void {
-  const rel = relative(rootReal, real);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new AgentFileError(`refused ${path}: it leads outside its root (to ${real})`);
+  if (!isInside(rootReal, real)) throw new AgentFileError(`refused ${path}: it leads outside its root (to ${real})`);
 }
 
 /** What the descriptor really names (Linux); undefined where /proc is not available. */

@@ -1,5 +1,5 @@
-import { relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isInside } from './paths.js';
 
 /**
  * Why a clone URL is refused, or undefined when git may be given it. Accepted: `https://`, `http://`,
@@ -25,11 +25,6 @@ export function cloneUrlProblem(url: string, opts: { dataDir?: string } = {}): s
     return 'clone_url is not a valid URL';
   }
   if (scheme !== 'file') return parsed.hostname && !parsed.hostname.startsWith('-') ? undefined : 'clone_url has no valid host';
-  if (opts.dataDir && isInside(fileURLToPath(parsed), opts.dataDir)) return "clone_url must not point inside bgagent's data dir";
+  if (opts.dataDir && isInside(opts.dataDir, fileURLToPath(parsed))) return "clone_url must not point inside bgagent's data dir";
   return undefined;
-}
-
-function isInside(path: string, dir: string): boolean {
-  const rel = relative(resolve(dir), resolve(path));
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

@@ -25,12 +25,13 @@ const REFUSED: Array<[string, RegExp]> = [
   ['ftp://example.com/repo.git', /scheme "ftp" is not accepted/],
   [`file://${dataDir}/mirrors/other.git`, /inside bgagent's data dir/],
   [`file://${dataDir}`, /inside bgagent's data dir/],
+  [`file://${dataDir}/..hidden/x.git`, /inside bgagent's data dir/],
   ['', /empty/],
 ];
 
 describe('clone URLs', () => {
   it('accepts https, http, ssh, scp-style and file URLs outside the data dir', () => {
-    for (const url of ['https://github.com/acme/demo.git', 'http://127.0.0.1:8080/acme/demo.git', 'ssh://git@github.com/acme/demo.git', 'git@github.com:acme/demo.git', `file://${root}/remotes/demo.git`]) {
+    for (const url of ['https://github.com/acme/demo.git', 'http://127.0.0.1:8080/acme/demo.git', 'ssh://git@github.com/acme/demo.git', 'git@github.com:acme/demo.git', `file://${root}/remotes/demo.git`, `file://${dataDir}-sibling/demo.git`]) {
       expect(cloneUrlProblem(url, { dataDir }), url).toBeUndefined();
     }
   });
