@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
-import type { User } from '../tasks/task.js';
+import type { Task, User } from '../tasks/task.js';
 import { authenticateSession, readSessionToken } from './web/session.js';
 
 /**
@@ -14,6 +14,8 @@ export type Access = (typeof ACCESS_LEVELS)[number];
 declare module 'fastify' {
   interface FastifyRequest {
     user: User;
+    /** On an `owner` route: the task `:id`, as the access check read it. */
+    ownedTask: Task | undefined;
   }
   interface FastifyContextConfig {
     access?: Access;
@@ -42,6 +44,7 @@ export function installAccessControl(app: FastifyInstance, store: Store): void {
   const routes: DeclaredRoute[] = [];
   declared.set(app, routes);
   app.decorateRequest('user', undefined as unknown as User);
+  app.decorateRequest('ownedTask', undefined);
   app.addHook('onRoute', (route) => {
     const access = (route.config as { access?: unknown } | undefined)?.access;
     if (!ACCESS_LEVELS.includes(access as Access)) throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
@@ -75,4 +78,5 @@ async function requireOwner(store: Store, req: FastifyRequest): Promise<void> {
   const id = (req.params as { id: string }).id;
   const task = await store.tasks.get(id);
   if (!task || (task.userId !== req.user.id && !req.user.isAdmin)) throw new ApiError('TASK_NOT_FOUND', `task ${id} not found`);
+  req.ownedTask = task;
 }

@@ -61,9 +61,9 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): Promise<void> {
   const { store, signals, channel } = deps;
 
-  // The access hook has checked that the task exists and is the caller's (or the caller is an admin).
+  // The access hook has read the task and checked that it is the caller's (or the caller is an admin).
   const owner = { config: { access: 'owner' } } as const;
-  const ownedTask = async (req: FastifyRequest<{ Params: { id: string } }>): Promise<Task> => (await store.tasks.get(req.params.id))!;
+  const ownedTask = (req: FastifyRequest): Task => req.ownedTask!;
 
   app.post('/tasks', { config: { access: 'user' }, bodyLimit: 256 * 1024 }, async (req, reply) => {
     const keyHeader = req.headers['idempotency-key'];
@@ -91,10 +91,10 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
     return { tasks: page.map(taskJson), next_cursor: tasks.length > q.limit ? page[page.length - 1]!.id : null };
   });
 
-  app.get<{ Params: { id: string } }>('/tasks/:id', owner, async (req) => ({ task: taskJson(await ownedTask(req)) }));
+  app.get<{ Params: { id: string } }>('/tasks/:id', owner, async (req) => ({ task: taskJson(ownedTask(req)) }));
 
   app.get<{ Params: { id: string } }>('/tasks/:id/events', owner, async (req, reply) => {
-    const task = await ownedTask(req);
+    const task = ownedTask(req);
     const q = parse(eventsQuery, req.query);
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       const lastId = Number(req.headers['last-event-id']);
