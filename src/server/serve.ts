@@ -99,7 +99,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       ? new GitHubIntegration({ apiUrl: config.github.apiUrl, auth: githubAuth, logger, taskUrl: publicUrl ? (id) => `${publicUrl}/tasks/${id}` : undefined })
       : undefined;
     const sandbox = await resolveSandbox(config.sandbox);
-    if (sandbox.mode === 'unavailable') logger.error({ reason: sandbox.reason }, 'no agent will run: the sandbox is unavailable (tasks fail with SANDBOX_UNAVAILABLE)');
+    if (runsWorker && sandbox.mode === 'unavailable') logger.error({ reason: sandbox.reason }, 'no agent will run: the sandbox is unavailable (tasks fail with SANDBOX_UNAVAILABLE)');
     const anthropicKeyRef = config.anthropic.apiKeyRef;
     const claude = {
       model: config.model,
