@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { ApiClient, CliError, clientOptionsFromEnv } from './client.js';
 import { printJson, printTable } from './output.js';
 
+/** A non-admin sees a repository by name and branch only; the rest is the admin's. */
 interface RepoJson {
   name: string;
-  clone_url: string;
   default_branch: string;
-  agent: string;
-  agent_settings: Record<string, unknown>;
+  clone_url?: string;
+  agent?: string;
+  agent_settings?: Record<string, unknown>;
 }
 
 export function registerRepoCommands(program: Command): void {
@@ -45,9 +46,10 @@ export function registerRepoCommands(program: Command): void {
     .action(async (o: { json?: boolean }) => {
       const data = await new ApiClient(clientOptionsFromEnv()).get<{ repos: RepoJson[] }>('/v1/repos');
       if (o.json) return printJson(data);
+      const adminView = data.repos.some((r) => r.clone_url !== undefined);
       printTable(
         data.repos.map((r) => ({ name: r.name, agent: r.agent, branch: r.default_branch, url: r.clone_url })),
-        ['name', 'agent', 'branch', 'url'],
+        adminView ? ['name', 'agent', 'branch', 'url'] : ['name', 'branch'],
       );
     });
 

@@ -80,6 +80,18 @@ describe('the bgagent CLI against a running server', () => {
     expect((await runCli(['list'], { ...env, BGAGENT_TOKEN: token })).code).toBe(1);
   });
 
+  it('lists repositories to a non-admin by name and branch only', async () => {
+    await runCli(['repo', 'add', 'shown', '--url', createBareRemote().url, '--agent-command', 'true'], env);
+    const { token } = JSON.parse((await runCli(['token', 'create', '--user', 'erin', '--json'], env)).stdout);
+    const asUser = await runCli(['repo', 'list'], { ...env, BGAGENT_TOKEN: token });
+    expect(asUser.code).toBe(0);
+    const header = asUser.stdout.split('\n')[0]!;
+    expect(header.split(/\s+/).filter(Boolean)).toEqual(['NAME', 'BRANCH']);
+    expect(asUser.stdout).toMatch(/shown\s+main/);
+    const asAdmin = await runCli(['repo', 'list'], env);
+    expect(asAdmin.stdout.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual(['NAME', 'AGENT', 'BRANCH', 'URL']);
+  });
+
   it('cancels a task', async () => {
     await runCli(['repo', 'add', 'slow', '--url', createBareRemote().url, '--agent-command', 'sleep 30'], env);
     const sub = await runCli(['submit', '--repo', 'slow', '--task', 'Slow'], env);
