@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/config.js';
-import { createCredentialResolver } from '../credentials/index.js';
+import { createCredentialResolver, CredentialError, parseCredentialReference } from '../credentials/index.js';
+import type { Store } from '../store/index.js';
 import type { CredentialStatus } from '../credentials/resolver.js';
-import { LocalVault, VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
+import { VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
 import { resolveSandbox, sandboxUnavailableMessage, setprivPath, type SandboxState } from '../sandbox/index.js';
 import { CliError } from './client.js';
 
@@ -29,12 +30,13 @@ interface DoctorRow extends CredentialStatus {
 export function registerCredentialsCommands(program: Command, io: CredentialsCliIo = defaultIo()): void {
   const out = (s: string) => io.stdout.write(s);
   const config = () => loadConfig(io.env);
-  const vault = (c: Config) => new LocalVault({ dataDir: c.dataDir, key: c.vaultKey });
+  // The resolver's vault: BGAGENT_VAULT_KEY resolved as a credential reference, as `serve` does.
+  const vault = (c: Config) => createCredentialResolver(c).vault;
   const vaultCall = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof VaultError) throw new CliError(`${err.message}${err.remedy ? ` — ${err.remedy}` : ''}`);
+      if (err instanceof VaultError || err instanceof CredentialError) throw new CliError(`${err.message}${err.remedy ? ` — ${err.remedy}` : ''}`);
       throw err;
     }
   };
@@ -104,7 +106,9 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
     .option('--json', 'print JSON')
     .action(async (o: { json?: boolean }) => {
       const c = config();
-      const resolver = createCredentialResolver(c);
+      const database = await openDatabaseIfAny(c);
+      const resolver = createCredentialResolver(c, undefined, database?.secrets);
+      const stored = database ? await linearWorkspaceReferences(database) : [];
       const configured: [string, string | undefined][] = [
         ['LINEAR_API_KEY', c.linear.apiKeyRef],
         ['LINEAR_WEBHOOK_SECRET', c.linear.webhookSecretRef],
@@ -114,8 +118,9 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         ...(c.github.appId !== undefined || c.github.appPrivateKeyRef !== undefined
           ? [['GITHUB_APP_PRIVATE_KEY', c.github.appPrivateKeyRef] as [string, string | undefined]]
           : []),
-        ...(await linearWorkspaceReferences(c)),
+        ...stored,
       ];
+      const fromDatabase = new Set(stored.map(([variable]) => variable));
       const rows: DoctorRow[] = [];
       const unset: string[] = [];
       for (const [variable, ref] of configured) {
@@ -124,6 +129,10 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
           continue;
         }
         const status = await resolver.check(ref);
+        if (fromDatabase.has(variable) && parseCredentialReference(ref).kind === 'literal') {
+          status.message = 'a literal secret stored in the database (from before secrets were encrypted there)';
+          status.remedy = 'restart `bgagent serve`: at start it moves the value into the encrypted database secrets and stores a db: reference (or run `bgagent linear setup` again)';
+        }
         // The built-in default only matters to users of the Linear integration.
         if (variable === 'LINEAR_API_KEY' && io.env.LINEAR_API_KEY === undefined && status.status === 'error') {
           status.status = 'warn';
@@ -131,6 +140,7 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         }
         rows.push({ variable, ...status });
       }
+      await database?.close();
       const sandbox = await sandboxStatus(c);
       const failed = rows.some((r) => r.status === 'error') || sandbox.status === 'error';
       if (o.json) {
@@ -158,11 +168,15 @@ async function sandboxStatus(c: Config): Promise<{ mode: string; status: 'ok' | 
   return { mode: 'none', status: 'warn', message: 'BGAGENT_SANDBOX=none: agents run unconfined, as the server user' };
 }
 
-/** The references each registered Linear workspace names (its API key, its signing secret). */
-async function linearWorkspaceReferences(c: Config): Promise<[string, string | undefined][]> {
-  if (!c.databaseUrl && !existsSync(join(c.dataDir, 'bgagent.db'))) return [];
+/** The data dir's or BGAGENT_DATABASE_URL's database, when there is one (doctor never creates it). */
+async function openDatabaseIfAny(c: Config): Promise<Store | undefined> {
+  if (!c.databaseUrl && !existsSync(join(c.dataDir, 'bgagent.db'))) return undefined;
   const { openStore } = await import('../store/index.js');
-  const store = await openStore({ dataDir: c.dataDir, databaseUrl: c.databaseUrl, migrate: false, poolSize: 1 });
+  return openStore({ dataDir: c.dataDir, databaseUrl: c.databaseUrl, migrate: false, poolSize: 1 });
+}
+
+/** The references each registered Linear workspace names (its API key or OAuth tokens, its signing secret). */
+async function linearWorkspaceReferences(store: Store): Promise<[string, string | undefined][]> {
   try {
     const workspaces = await store.linear.listWorkspaces();
     return workspaces.flatMap((w): [string, string | undefined][] => {
@@ -173,8 +187,6 @@ async function linearWorkspaceReferences(c: Config): Promise<[string, string | u
     });
   } catch {
     return []; // not migrated yet: no workspaces
-  } finally {
-    await store.close();
   }
 }
 

@@ -3,6 +3,8 @@ import { CredentialError } from './errors.js';
 export type CredentialReference =
   | { kind: 'env'; name: string; display: string }
   | { kind: 'vault'; name: string; display: string }
+  /** A secret bgagent keeps encrypted in its database (shared by every process on it). */
+  | { kind: 'db'; name: string; display: string }
   | { kind: 'aws-secrets-manager'; secretId: string; jsonKey: string | undefined; display: string }
   | { kind: 'agentcore'; provider: string; display: string }
   | { kind: 'agentcore-oauth'; provider: string; scopes: string[]; display: string }
@@ -13,7 +15,7 @@ export type ReferenceKind = CredentialReference['kind'];
 
 export const LITERAL_DISPLAY = '(literal value)';
 
-const PREFIXES = ['env', 'vault', 'aws-secrets-manager', 'agentcore', 'agentcore-oauth'] as const;
+const PREFIXES = ['env', 'vault', 'db', 'aws-secrets-manager', 'agentcore', 'agentcore-oauth'] as const;
 type Prefix = (typeof PREFIXES)[number];
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -26,7 +28,7 @@ function invalid(raw: string, message: string, remedy: string): CredentialError 
 }
 
 /**
- * Parses `env:NAME`, `vault:NAME`, `aws-secrets-manager:NAME_OR_ARN[#jsonKey]`, `agentcore:PROVIDER`,
+ * Parses `env:NAME`, `vault:NAME`, `db:NAME`, `aws-secrets-manager:NAME_OR_ARN[#jsonKey]`, `agentcore:PROVIDER`,
  * `agentcore-oauth:PROVIDER[#scope,scope]`. Anything without one of those prefixes is a literal value.
  * Only the first colon separates the prefix: ARNs keep theirs.
  */
@@ -45,6 +47,9 @@ export function parseCredentialReference(raw: string): CredentialReference {
     case 'vault':
       if (!VAULT_NAME.test(rest)) throw invalid(display, 'not a valid vault entry name', 'use vault:NAME with letters, digits, ".", "_" and "-"');
       return { kind: 'vault', name: rest, display };
+    case 'db':
+      if (!VAULT_NAME.test(rest)) throw invalid(display, 'not a valid database secret name', 'use db:NAME with letters, digits, ".", "_" and "-"');
+      return { kind: 'db', name: rest, display };
     case 'aws-secrets-manager': {
       // Secret names and ARNs cannot contain '#', so the last one starts the JSON key.
       const hash = rest.lastIndexOf('#');

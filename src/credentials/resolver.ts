@@ -8,13 +8,19 @@ import { SecretsManagerCredentialProvider } from './providers/aws-secrets-manage
 import { EnvCredentialProvider } from './providers/env.js';
 import type { AwsProviderOptions, CredentialProvider } from './providers/provider.js';
 import { VaultCredentialProvider } from './providers/vault.js';
+import { DatabaseCredentialProvider } from './providers/database.js';
+import { DatabaseSecrets, type SealedSecretRows } from './database-secrets.js';
+import { SecretSealer } from './sealed.js';
 import { parseCredentialReference, type CredentialReference, type ReferenceKind } from './reference.js';
 import { Secret } from './secret.js';
 import { LocalVault } from './vault.js';
 
 export interface CredentialResolverOptions {
   dataDir: string;
+  /** BGAGENT_VAULT_KEY: a credential reference (env:, aws-secrets-manager:, …) or the key or passphrase itself. */
   vaultKey?: string;
+  /** The database's encrypted secrets: `db:` references resolve only with them. */
+  secretRows?: SealedSecretRows;
   /** Cache lifetime of a resolved value (default 300 000 ms). */
   ttlMs?: number;
   awsRegion?: string;
@@ -65,6 +71,10 @@ export class CredentialResolver {
   private readonly now: () => number;
   private readonly attempts: number;
   private readonly baseDelayMs: number;
+  /** The local vault, its key resolved through this resolver. */
+  readonly vault: LocalVault;
+  /** Secrets in the database, sealed with the vault's key; undefined without a database. */
+  readonly databaseSecrets: DatabaseSecrets | undefined;
 
   constructor(opts: CredentialResolverOptions) {
     this.ttlMs = opts.ttlMs ?? 300_000;
@@ -72,11 +82,15 @@ export class CredentialResolver {
     this.now = opts.now ?? Date.now;
     this.attempts = Math.max(1, opts.retry?.attempts ?? 3);
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 200;
+    const vaultKey = opts.vaultKey;
+    this.vault = new LocalVault({ dataDir: opts.dataDir, key: vaultKey === undefined ? undefined : () => this.resolveVaultKey(vaultKey) });
+    this.databaseSecrets = opts.secretRows ? new DatabaseSecrets(opts.secretRows, new SecretSealer(() => this.vault.keyMaterial())) : undefined;
     const aws = { region: opts.awsRegion, endpoint: opts.awsEndpoint, credentials: opts.awsCredentials };
     const agentcore = opts.providers?.agentcore ?? opts.providers?.['agentcore-oauth'] ?? new AgentCoreCredentialProvider({ ...aws, workloadName: opts.agentcoreWorkloadName, workloadToken: opts.workloadAccessToken });
     this.providers = {
       env: opts.providers?.env ?? new EnvCredentialProvider(opts.env),
-      vault: opts.providers?.vault ?? new VaultCredentialProvider(new LocalVault({ dataDir: opts.dataDir, key: opts.vaultKey })),
+      vault: opts.providers?.vault ?? new VaultCredentialProvider(this.vault),
+      db: opts.providers?.db ?? new DatabaseCredentialProvider(this.databaseSecrets),
       'aws-secrets-manager': opts.providers?.['aws-secrets-manager'] ?? new SecretsManagerCredentialProvider(aws),
       agentcore: opts.providers?.agentcore ?? agentcore,
       'agentcore-oauth': opts.providers?.['agentcore-oauth'] ?? agentcore,
@@ -98,6 +112,19 @@ export class CredentialResolver {
       this.inflight.set(raw, pending);
     }
     return pending;
+  }
+
+  /**
+   * BGAGENT_VAULT_KEY's value. A reference is resolved (not through the vault or the database: they need this
+   * key to open); anything else is the key or passphrase itself, as it always was.
+   */
+  private async resolveVaultKey(raw: string): Promise<string> {
+    const ref = parseCredentialReference(raw);
+    if (ref.kind === 'literal') return ref.value;
+    if (ref.kind === 'vault' || ref.kind === 'db') {
+      throw new CredentialError('persistent', ref.display, 'BGAGENT_VAULT_KEY cannot name a vault: or db: secret (they are encrypted with it)', 'use env:, aws-secrets-manager: or agentcore:, or the key itself');
+    }
+    return (await this.resolve(raw)).reveal();
   }
 
   /** Drops the cached value, e.g. after the consumer got an authentication failure with it. */

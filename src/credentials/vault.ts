@@ -54,13 +54,17 @@ export interface LocalVaultOptions {
    * BGAGENT_VAULT_KEY. 64 hex characters or base64 of 32 bytes is used as the AES-256 key directly;
    * anything else is a passphrase, stretched with scrypt (N=2^15, r=8, p=1) and a random salt kept in the
    * vault file. Without it, a random key is kept in `<dataDir>/vault.key` (0600), created on first use.
+   * A function is called once, on first use (the resolver passes one that resolves a credential reference).
    */
-  key?: string;
+  key?: string | (() => Promise<string>);
 }
+
+/** What the vault's key is: a 32-byte key to use as is, or a passphrase to stretch with a salt. */
+export type VaultKeyMaterial = { kind: 'raw'; key: Buffer } | { kind: 'passphrase'; passphrase: string };
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-function rawKeyFrom(option: string): Buffer | undefined {
+export function rawKeyFrom(option: string): Buffer | undefined {
   const s = option.trim();
   if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
   if (/^[A-Za-z0-9+/]{43}=?$/.test(s) || /^[A-Za-z0-9_-]{43}$/.test(s)) {
@@ -101,16 +105,34 @@ export class LocalVault {
   readonly keyPath: string;
   private readonly lockPath: string;
   private readonly dataDir: string;
-  private readonly keyOption: string | undefined;
+  private readonly keySource: LocalVaultOptions['key'];
+  private keyOptionValue: Promise<string | undefined> | undefined;
   private fileKey: Promise<Buffer> | undefined;
   private readonly derived = new Map<string, Promise<Buffer>>();
 
   constructor(opts: LocalVaultOptions) {
     this.dataDir = opts.dataDir;
-    this.keyOption = opts.key;
+    this.keySource = opts.key;
     this.path = join(opts.dataDir, 'vault.enc.json');
     this.keyPath = join(opts.dataDir, 'vault.key');
     this.lockPath = join(opts.dataDir, 'vault.lock');
+  }
+
+  /** The key this vault encrypts with (BGAGENT_VAULT_KEY, else the key file): also the key of the secrets kept in the database. */
+  async keyMaterial(): Promise<VaultKeyMaterial> {
+    const option = await this.keyOption();
+    if (option === undefined) return { kind: 'raw', key: await this.keyFromFile() };
+    const raw = rawKeyFrom(option);
+    return raw ? { kind: 'raw', key: raw } : { kind: 'passphrase', passphrase: option };
+  }
+
+  private keyOption(): Promise<string | undefined> {
+    const source = this.keySource;
+    this.keyOptionValue ??= (typeof source === 'function' ? source() : Promise.resolve(source)).catch((err: unknown) => {
+      this.keyOptionValue = undefined;
+      throw err;
+    });
+    return this.keyOptionValue;
   }
 
   async get(name: string): Promise<Secret | undefined> {
@@ -188,14 +210,15 @@ export class LocalVault {
   }
 
   private async keyFor(kdf: VaultFile['kdf'], salt: string | undefined): Promise<Buffer> {
+    const option = await this.keyOption();
     if (kdf === 'scrypt') {
-      if (!this.keyOption || rawKeyFrom(this.keyOption)) {
+      if (!option || rawKeyFrom(option)) {
         throw new VaultError(`the vault ${this.path} was written with a passphrase`, 'set BGAGENT_VAULT_KEY to that passphrase');
       }
-      return this.derive(this.keyOption, salt ?? '');
+      return this.derive(option, salt ?? '');
     }
-    if (this.keyOption) {
-      const raw = rawKeyFrom(this.keyOption);
+    if (option) {
+      const raw = rawKeyFrom(option);
       if (!raw) throw new VaultError(`the vault ${this.path} was written with a 32-byte key, but BGAGENT_VAULT_KEY is a passphrase`, 'set BGAGENT_VAULT_KEY to that key (64 hex characters or base64)');
       return raw;
     }
@@ -248,7 +271,8 @@ export class LocalVault {
   }
 
   private async encrypt(contents: VaultContents, previous: VaultFile | undefined): Promise<VaultFile> {
-    const passphrase = this.keyOption !== undefined && !rawKeyFrom(this.keyOption);
+    const option = await this.keyOption();
+    const passphrase = option !== undefined && !rawKeyFrom(option);
     const kdf: VaultFile['kdf'] = passphrase ? 'scrypt' : 'raw';
     const salt = kdf === 'scrypt' ? (previous?.kdf === 'scrypt' && previous.salt ? previous.salt : randomBytes(16).toString('base64')) : undefined;
     const key = await this.keyFor(kdf, salt);
@@ -267,7 +291,7 @@ export class LocalVault {
     if (check.length !== stored.length || !timingSafeEqual(check, stored)) {
       throw new VaultError(
         `wrong key for the vault ${this.path}`,
-        this.keyOption ? 'BGAGENT_VAULT_KEY does not match the key the vault was written with' : `${this.keyPath} does not match the key the vault was written with: set BGAGENT_VAULT_KEY or restore the key file`,
+        (await this.keyOption()) !== undefined ? 'BGAGENT_VAULT_KEY does not match the key the vault was written with' : `${this.keyPath} does not match the key the vault was written with: set BGAGENT_VAULT_KEY or restore the key file`,
       );
     }
     try {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
-import { LocalVault, type CredentialResolver } from '../credentials/index.js';
+import { CredentialError, databaseSecretRef, displayReference, parseCredentialReference, type CredentialResolver, type DatabaseSecrets } from '../credentials/index.js';
 import { findUser, getProject, getViewer, type LinearViewer } from '../linear/api.js';
 import { LinearClient } from '../linear/client.js';
 import type { LinearClients } from '../linear/clients.js';
@@ -15,8 +15,22 @@ import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
 export interface LinearAdminDeps {
   store: Store;
   credentials: CredentialResolver;
+  /** Where a secret given as a value is kept: the database, so every process of a scale-out can read it. */
+  secrets: DatabaseSecrets;
   linearClients: LinearClients;
   config: Config;
+}
+
+/** The secret itself when `raw` is not a credential reference (it has none of the known schemes). */
+function literalOf(raw: string | undefined, field: string): string | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const ref = parseCredentialReference(raw);
+    return ref.kind === 'literal' ? ref.value : undefined;
+  } catch (err) {
+    if (err instanceof CredentialError) throw new ApiError('VALIDATION_ERROR', `${field}: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}`);
+    throw err;
+  }
 }
 
 const ref = z.string().min(3).max(500);
@@ -33,13 +47,21 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   return r.data;
 }
 
-const workspaceJson = (w: LinearWorkspace) => ({ id: w.id, url_key: w.url_key, name: w.name, api_key_ref: w.api_key_ref, signing_secret_ref: w.signing_secret_ref, viewer_id: w.viewer_id, status: w.status, auth_kind: w.auth_kind, app_user_id: w.app_user_id, status_reason: w.status_reason });
+/** References show as scheme and name; a literal value left from before 0008 as "(literal value)". */
+const workspaceJson = (w: LinearWorkspace) => ({ id: w.id, url_key: w.url_key, name: w.name, api_key_ref: displayReference(w.api_key_ref), signing_secret_ref: w.signing_secret_ref === null ? null : displayReference(w.signing_secret_ref), viewer_id: w.viewer_id, status: w.status, auth_kind: w.auth_kind, app_user_id: w.app_user_id, status_reason: w.status_reason });
 const projectJson = (p: LinearProject) => ({ project_id: p.project_id, workspace_id: p.workspace_id, name: p.name, repo: p.repo, label: p.trigger_label, status: p.status });
 
 /** Linear administration under /v1/linear (admin token): workspace setup, project mappings, user links. */
 export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminDeps): Promise<void> {
-  const { store, credentials, linearClients, config } = deps;
-  const vault = () => new LocalVault({ dataDir: config.dataDir, key: config.vaultKey });
+  const { store, credentials, secrets, linearClients, config } = deps;
+
+  /** Keeps a secret given as a value in the database; returns the reference that names it. */
+  async function keep(name: string, value: string): Promise<string> {
+    await secrets.set(name, value);
+    const ref = databaseSecretRef(name);
+    credentials.invalidate(ref);
+    return ref;
+  }
 
   /** Turns a Linear failure into an answer the admin can act on. */
   async function callLinear<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -61,28 +83,27 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
 
   api.post('/linear/setup', { config: { access: 'admin' }, bodyLimit: 16 * 1024 }, async (req) => {
     const b = parse(setupBody, req.body);
-    let apiKeyRef = b.api_key_ref ?? config.linear.apiKeyRef;
+    // A value given where a reference belongs is a secret too: it is kept in the database like one given as a
+    // value, and the workspace stores only the db: reference.
+    const apiKey = b.api_key ?? literalOf(b.api_key_ref, 'api_key_ref');
+    const signingSecret = b.signing_secret ?? literalOf(b.signing_secret_ref, 'signing_secret_ref');
     let viewer: LinearViewer;
-    if (b.api_key) {
+    let apiKeyRef: string;
+    if (apiKey !== undefined) {
       // Verify a new key before it replaces the stored one: a typo must not break a working setup.
-      const key = b.api_key;
-      viewer = await callLinear('verifying the API key', () => getViewer(new LinearClient({ apiUrl: config.linear.apiUrl, getToken: async () => key, maxRetries: 1 })));
-      await vault().set('linear-api-key', 'api-key', key);
-      apiKeyRef = 'vault:linear-api-key';
-      credentials.invalidate(apiKeyRef);
+      viewer = await callLinear('verifying the API key', () => getViewer(new LinearClient({ apiUrl: config.linear.apiUrl, getToken: async () => apiKey, maxRetries: 1 })));
+      apiKeyRef = await keep(`linear-${viewer.organization.id}-api-key`, apiKey);
       linearClients.forRef(apiKeyRef).resetCircuit();
     } else {
+      // LINEAR_API_KEY holding the key itself: the workspace names the variable, not its value.
+      apiKeyRef = b.api_key_ref ?? (parseCredentialReference(config.linear.apiKeyRef).kind === 'literal' ? 'env:LINEAR_API_KEY' : config.linear.apiKeyRef);
       const client = linearClients.forRef(apiKeyRef);
       client.resetCircuit();
       viewer = await callLinear('verifying the API key', () => getViewer(client));
     }
     // Setting up again (e.g. to rotate the key) keeps the signing secret unless a new one is given.
-    let signingSecretRef = b.signing_secret_ref ?? (await store.linear.getWorkspace(viewer.organization.id))?.signing_secret_ref ?? null;
-    if (b.signing_secret) {
-      await vault().set('linear-webhook-secret', 'webhook-secret', b.signing_secret);
-      signingSecretRef = 'vault:linear-webhook-secret';
-      credentials.invalidate(signingSecretRef);
-    }
+    let signingSecretRef = (signingSecret === undefined ? b.signing_secret_ref : undefined) ?? (await store.linear.getWorkspace(viewer.organization.id))?.signing_secret_ref ?? null;
+    if (signingSecret !== undefined) signingSecretRef = await keep(`linear-${viewer.organization.id}-signing-secret`, signingSecret);
     const workspace = await store.linear.upsertWorkspace({
       id: viewer.organization.id,
       urlKey: viewer.organization.urlKey,

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
 import { TaskSignals } from '../orchestrator/signals.js';
+import { RetentionJob } from '../orchestrator/retention.js';
 import { WorkspaceManager } from '../workspace/index.js';
 import { createHarness } from '../agent/harnesses.js';
 import { buildApp } from './app.js';
@@ -25,7 +26,7 @@ import type { Task } from '../tasks/task.js';
 import { linearAdminRoutes } from './linear-admin-routes.js';
 import { linearSessionRoutes } from './linear-session-routes.js';
 import { linearOAuthAdminRoutes, linearOAuthCallbackRoutes, type LinearOAuthRouteDeps } from './linear-oauth-routes.js';
-import { LocalVault } from '../credentials/index.js';
+import { moveLinearSecretsIntoDatabase } from '../linear/stored-secrets.js';
 import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
@@ -65,7 +66,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   try {
     // Agents a killed server left running: before anything here starts one of its own.
     await reapOrphanedAgents(config.dataDir, logger);
-    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, maxQueuedPerUser: config.maxQueuedPerUser });
     await migrateWorkQueue(config.databaseUrl, logger);
     const runsApi = config.role !== 'worker';
     const runsWorker = config.role !== 'api';
@@ -74,8 +75,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const signals = new TaskSignals();
     const queue = createWorkQueue({ databaseUrl: config.databaseUrl, signals, logger });
     const workspaces = new WorkspaceManager({ dataDir: config.dataDir, logger });
-    const credentials = createCredentialResolver(config, logger);
-    const oauthVault = new OAuthTokenVault(new LocalVault({ dataDir: config.dataDir, key: config.vaultKey }));
+    const credentials = createCredentialResolver(config, logger, store.secrets);
+    // Given the store's secrets, the resolver has them.
+    const databaseSecrets = credentials.databaseSecrets!;
+    const oauthVault = new OAuthTokenVault(databaseSecrets);
+    if (config.databaseUrl && config.vaultKey === undefined) {
+      logger.warn('BGAGENT_VAULT_KEY is not set: the secrets in the database are encrypted with this data dir\'s vault.key, which other processes on the same database do not have; set the same BGAGENT_VAULT_KEY for every process');
+    }
+    await moveLinearSecretsIntoDatabase({ store, secrets: databaseSecrets, oauthVault, fileVault: credentials.vault, logger });
     const { clientId: oauthClientId, clientSecretRef: oauthSecretRef, tokenUrl } = config.linear.oauth;
     const oauthEndpoint =
       oauthClientId && oauthSecretRef
@@ -133,6 +140,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       inputTimeoutMs: config.inputTimeoutMs,
       concurrency: config.workerConcurrency,
       maxConcurrentPerUser: config.maxConcurrentPerUser,
+      maxOutputEventsPerTask: config.maxOutputEventsPerTask,
       tickMs: opts.tickMs,
       metrics,
       channel: taskChannel,
@@ -160,6 +168,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const oauthRoutes: LinearOAuthRouteDeps = { store, config, linearClients, vault: oauthVault, endpoint: oauthEndpoint, logger };
     const app = runsApi ? await buildApp({
       store,
+      publicUrl,
+      trustProxy: config.trustProxy,
+      streamLimits: { maxPerUser: config.maxStreamsPerUser },
       dataDir: config.dataDir,
       signals,
       logger,
@@ -173,7 +184,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         onAccepted: () => linearDeliveries.wake(),
       },
       extraApiRoutes: async (api) => {
-        await linearAdminRoutes(api, { store, credentials, linearClients, config });
+        await linearAdminRoutes(api, { store, credentials, secrets: databaseSecrets, linearClients, config });
         await linearOAuthAdminRoutes(api, oauthRoutes);
         await linearSessionRoutes(api, { store });
       },
@@ -184,6 +195,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     // Every role processes stored Linear webhooks: the process that accepted one starts on it at once (the
     // first sign of life on the issue), and leased claims keep two processes off the same delivery.
     linearDeliveries.start();
+    // Processes that run agents also forget what ended tasks left behind, once it is past retention.
+    const retention =
+      runsWorker && config.retentionMs !== undefined
+        ? new RetentionJob({ store, retentionMs: config.retentionMs, logger, onDeleted: (table, rows) => metrics.recordRetentionDeleted(table, rows) })
+        : undefined;
+    retention?.start();
     const address = await app.listen({ host: config.host, port: config.port });
     logger.info({ url: address, role: config.role, queue: queue.kind, database: store.db.dialect, dataDir: config.dataDir }, 'bgagent is serving');
     return {
@@ -197,6 +214,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       async close(graceMs = config.shutdownGraceMs) {
         await app.close();
         await linearDeliveries.stop();
+        await retention?.stop();
         await orchestrator.stop(graceMs);
         await taskChannel.drain();
         await queue.close().catch((err: unknown) => logger.warn({ err }, 'could not close the work queue'));

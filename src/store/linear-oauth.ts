@@ -2,6 +2,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database, LinearOAuthInstallsTable } from './schema.js';
 import type { LinearWorkspace } from './linear.js';
+import type { SealedSecretRows } from '../credentials/index.js';
+import { SecretStore } from './secrets.js';
 
 export type LinearOAuthInstall = Selectable<LinearOAuthInstallsTable>;
 
@@ -9,7 +11,11 @@ export type LinearOAuthInstall = Selectable<LinearOAuthInstallsTable>;
 export interface LockedWorkspace {
   /** The row as read after the lock was taken; undefined when the workspace is gone. */
   workspace: LinearWorkspace | undefined;
+  /** The encrypted secrets, read and written inside the lock's transaction (the token pair lives there). */
+  secrets: SealedSecretRows;
   recordRefresh(tokenExpiresAt: number): Promise<void>;
+  /** Points the workspace's api_key_ref at another reference (its tokens moved). */
+  setTokenRef(ref: string): Promise<void>;
   setStatus(status: 'reinstall_required' | 'revoked', reason: string): Promise<void>;
 }
 
@@ -86,6 +92,10 @@ export class LinearOAuthStore {
     const locked = async (db: Kysely<Database>, workspace: LinearWorkspace | undefined) =>
       fn({
         workspace,
+        secrets: new SecretStore(db, this.now),
+        setTokenRef: async (ref) => {
+          await db.updateTable('linear_workspaces').set({ api_key_ref: ref, updated_at: this.now() }).where('id', '=', workspaceId).execute();
+        },
         recordRefresh: async (tokenExpiresAt) => {
           await db.updateTable('linear_workspaces').set({ token_expires_at: tokenExpiresAt, updated_at: this.now() }).where('id', '=', workspaceId).execute();
         },

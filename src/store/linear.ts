@@ -53,6 +53,12 @@ export class LinearStore {
     return (await this.getWorkspace(w.id))!;
   }
 
+  /** Replaces a workspace's API key or signing secret reference, unless it changed since `from` was read. */
+  async replaceSecretRef(id: string, column: 'api_key_ref' | 'signing_secret_ref', from: string, to: string): Promise<boolean> {
+    const r = await this.k.updateTable('linear_workspaces').set({ [column]: to, updated_at: this.now() }).where('id', '=', id).where(column, '=', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
   async getWorkspace(id: string): Promise<LinearWorkspace | undefined> {
     return this.k.selectFrom('linear_workspaces').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -268,6 +268,40 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('tasks_one_continuation').on('tasks').column('parent_task_id').unique().where(sql.ref('parent_task_id'), 'is not', null).execute();
       },
     },
+    '0008_encrypted_secrets': {
+      async up(db: Kysely<unknown>) {
+        // Sealed by the application (the key never reaches the database). Literal secrets stored before, and
+        // OAuth token pairs in a machine's file vault, are moved here at `bgagent serve` start (the migration
+        // has no key to encrypt with).
+        await db.schema
+          .createTable('encrypted_secrets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('sealed', 'text', (c) => c.notNull())
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('updated_at', int64, (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0009_web_sessions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('web_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('token_id', 'text', (c) => c.notNull().references('api_tokens.id'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
+          .addColumn('created_at', int64, (c) => c.notNull())
+          .addColumn('last_seen_at', int64, (c) => c.notNull())
+          .addColumn('expires_at', int64, (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('web_sessions_token').on('web_sessions').column('token_id').execute();
+      },
+    },
+    '0010_retention': {
+      async up(db: Kysely<unknown>) {
+        // The retention job finds the old events by age: without this it would scan every recent event each run.
+        await db.schema.createIndex('task_events_created').on('task_events').column('created_at').execute();
+      },
+    },
   };
 }
 

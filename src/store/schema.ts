@@ -20,6 +20,16 @@ export interface ApiTokensTable {
   revoked_at: number | null;
 }
 
+/** A web sign-in: id is the SHA-256 of the random id in the cookie; it lives as long as its token. */
+export interface WebSessionsTable {
+  id: string;
+  token_id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
 export interface ReposTable {
   name: string;
   clone_url: string;
@@ -113,7 +123,7 @@ export interface LinearWorkspacesTable {
   status: string;
   created_at: number;
   updated_at: number;
-  /** 'api_key' (a personal API key) or 'oauth' (installed as an OAuth app; tokens in the vault entry api_key_ref names). */
+  /** 'api_key' (a personal API key) or 'oauth' (installed as an OAuth app; tokens in the database secret api_key_ref names). */
   auth_kind: Generated<string>;
   /** OAuth workspaces: the app's own user (the viewer of an actor=app token). */
   app_user_id: string | null;
@@ -214,9 +224,19 @@ export interface LinearTeamReposTable {
   updated_at: number;
 }
 
+/** Secrets bgagent keeps itself (`db:NAME` references, Linear OAuth token pairs), sealed with AES-256-GCM. */
+export interface EncryptedSecretsTable {
+  name: string;
+  /** See SecretSealer: never a plain value. */
+  sealed: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  web_sessions: WebSessionsTable;
   repos: ReposTable;
   tasks: TasksTable;
   task_events: TaskEventsTable;
@@ -230,4 +250,5 @@ export interface Database {
   linear_agent_sessions: LinearAgentSessionsTable;
   linear_team_repos: LinearTeamReposTable;
   linear_oauth_installs: LinearOAuthInstallsTable;
+  encrypted_secrets: EncryptedSecretsTable;
 }

@@ -3,6 +3,7 @@ import { runCli } from '../support/cli.js';
 import { createBareRemote } from '../support/git-repos.js';
 import { startLinearEmulator, type LinearEmulator } from '../support/linear/emulator.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { dumpDatabase } from '../support/db-dump.js';
 
 describe('bgagent linear: setup, onboard a project, link a user, list them', () => {
   let emu: LinearEmulator;
@@ -26,12 +27,14 @@ describe('bgagent linear: setup, onboard a project, link a user, list them', () 
     expect(setup.stdout).toContain(`${server.url}/v1/linear/webhook`);
     expect(setup.stdout + setup.stderr).not.toContain(apiKey);
     const workspaces = await server.api('GET', '/v1/linear/workspaces');
-    expect(workspaces.body.workspaces).toEqual([expect.objectContaining({ id: organization.id, api_key_ref: 'vault:linear-api-key', viewer_id: viewer.id, status: 'active' })]);
+    expect(workspaces.body.workspaces).toEqual([expect.objectContaining({ id: organization.id, api_key_ref: `db:linear-${organization.id}-api-key`, viewer_id: viewer.id, status: 'active' })]);
     // doctor checks the workspace's own references too, and never prints the key.
     const doctor = await runCli(['doctor', '--json'], env);
     const rows = JSON.parse(doctor.stdout).credentials as { variable: string; status: string }[];
     expect(rows).toContainEqual(expect.objectContaining({ variable: `Linear workspace ${organization.name}: API key`, status: 'ok' }));
     expect(doctor.stdout).not.toContain(apiKey);
+    // The key is kept encrypted: the database never holds it in clear.
+    expect(await dumpDatabase(server.store)).not.toContain(apiKey);
 
     expect((await server.api('POST', '/v1/repos', { body: { name: 'demo', clone_url: createBareRemote().url, agent: 'command', agent_settings: { command: 'true' } } })).status).toBe(201);
     const project = emu.state.addProject({ name: 'Website' });

@@ -74,7 +74,7 @@ describe('setting the workspace up again', () => {
     try {
       const again = await rig.server.api('POST', '/v1/linear/setup', { body: { api_key: rig.emu.seeded!.apiKey } });
       expect(again.status).toBe(200);
-      expect(again.body.workspace.signing_secret_ref).toBe('vault:linear-webhook-secret');
+      expect(again.body.workspace.signing_secret_ref).toBe(`db:linear-${again.body.workspace.id}-signing-secret`);
       expect(again.body.webhook_url).toBe(`${rig.server.url}/v1/linear/webhook`);
       const res = await rig.send(rig.labelEvent().payload);
       expect(res.status).toBe(200);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../support/cli.js';
 import { postgresSkipReason } from '../support/databases.js';
 import { captureLogs } from './capture-logs.js';
-import { startOAuthRig, type OAuthRig } from './oauth.support.js';
+import { oauthTokenVaultOf, startOAuthRig, type OAuthRig } from './oauth.support.js';
+import { dumpDatabase } from '../support/db-dump.js';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && postgresSkipReason)(`bgagent linear install (OAuth app) on ${dialect}`, () => {
@@ -60,8 +61,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(done.stdout).toContain(`Installed bgagent in Linear workspace "Acme" (${org.id}); its app user is ${appUser.id}.`);
 
       const workspace = await rig.server.store.linear.getWorkspace(org.id);
-      expect(workspace).toMatchObject({ auth_kind: 'oauth', app_user_id: appUser.id, status: 'active', api_key_ref: `vault:linear-oauth-${org.id}` });
-      const stored = JSON.parse((await rig.vault.get(`linear-oauth-${org.id}`))!.reveal());
+      expect(workspace).toMatchObject({ auth_kind: 'oauth', app_user_id: appUser.id, status: 'active', api_key_ref: `db:linear-oauth-${org.id}` });
+      const stored = (await oauthTokenVaultOf(rig.server.store, rig.server.dataDir).read(org.id))!;
       expect(rig.emu.state.accessTokens.get(stored.accessToken)).toBe(appUser.id);
       expect(rig.emu.oauth.liveRefreshTokens()).toContain(stored.refreshToken);
       expect(rig.emu.oauth.calls.filter((c) => c.endpoint === 'token')).toEqual([expect.objectContaining({ grantType: 'authorization_code', status: 200 })]);
@@ -73,8 +74,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await getViewer(client)).id).toBe(appUser.id);
       expect(rig.emu.calls.map((c) => c.viewerId)).toEqual([appUser.id]);
 
-      // Tokens and the client secret never reach output or logs; the vault file is encrypted.
-      const everything = done.stdout + done.stderr + logs.text() + readFileSync(join(rig.server.dataDir, 'vault.enc.json'), 'utf8');
+      // Tokens and the client secret never reach output or logs; the vault file and the database hold them encrypted.
+      const everything = done.stdout + done.stderr + logs.text() + readFileSync(join(rig.server.dataDir, 'vault.enc.json'), 'utf8') + (await dumpDatabase(rig.server.store));
       for (const secret of [stored.accessToken, stored.refreshToken, rig.app.clientSecret]) expect(everything).not.toContain(secret);
       const doctor = await runCli(['doctor', '--json'], rig.cliEnv);
       expect(JSON.parse(doctor.stdout).credentials).toContainEqual(expect.objectContaining({ variable: 'Linear workspace Acme: OAuth tokens', status: 'ok' }));
@@ -104,7 +105,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await replay.text()).toContain('already used');
 
       const before = await rig.server.store.linear.getWorkspace(org.id);
-      const tokensBefore = (await rig.vault.get(`linear-oauth-${org.id}`))!.reveal();
+      const tokensBefore = JSON.stringify(await oauthTokenVaultOf(rig.server.store, rig.server.dataDir).read(org.id));
 
       // Denied in Linear: the CLI learns why and exits non-zero.
       rig.emu.oauth.decision = 'deny';
@@ -145,7 +146,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await rig.server.api('GET', `/v1/linear/oauth/installs/${late.body.install.id}`)).body.install.status).toBe('expired');
 
       expect(await rig.server.store.linear.getWorkspace(org.id)).toEqual(before);
-      expect((await rig.vault.get(`linear-oauth-${org.id}`))!.reveal()).toBe(tokensBefore);
+      expect(JSON.stringify(await oauthTokenVaultOf(rig.server.store, rig.server.dataDir).read(org.id))).toBe(tokensBefore);
     });
   });
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { expect } from 'vitest';
-import { LocalVault } from '../../src/credentials/index.js';
+import { CredentialResolver, LocalVault, type DatabaseSecrets } from '../../src/credentials/index.js';
+import { OAuthTokenVault } from '../../src/linear/oauth/token-vault.js';
+import type { Store } from '../../src/store/index.js';
 import type { Logger } from '../../src/log.js';
 import { tempDir } from '../support/databases.js';
 import { startLinearEmulator, type EmOAuthApp, type LinearEmulator } from '../support/linear/emulator.js';
@@ -9,6 +11,16 @@ import { startTestServer, type TestServer } from '../support/server.js';
 import { sign } from './inbound.support.js';
 
 export const APP_WEBHOOK_SECRET = 'whsec_oauth_app_tests_0123456789';
+
+/** The database secrets a process with this data dir (its vault key file) and store sees. */
+export function databaseSecretsOf(store: Store, dataDir: string, vaultKey?: string): DatabaseSecrets {
+  return new CredentialResolver({ dataDir, vaultKey, secretRows: store.secrets }).databaseSecrets!;
+}
+
+/** The OAuth token pairs as such a process reads them. */
+export function oauthTokenVaultOf(store: Store, dataDir: string, vaultKey?: string): OAuthTokenVault {
+  return new OAuthTokenVault(databaseSecretsOf(store, dataDir, vaultKey));
+}
 
 export interface OAuthRig {
   server: TestServer;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCredentialResolver, LocalVault } from '../../src/credentials/index.js';
+import { createCredentialResolver } from '../../src/credentials/index.js';
 import { loadConfig } from '../../src/config/config.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { getViewer } from '../../src/linear/api.js';
@@ -11,7 +11,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { postgresSkipReason } from '../support/databases.js';
 import { waitFor } from '../support/server.js';
 import { captureLogs, LEVEL } from './capture-logs.js';
-import { startOAuthRig, type OAuthRig } from './oauth.support.js';
+import { databaseSecretsOf, oauthTokenVaultOf, startOAuthRig, type OAuthRig } from './oauth.support.js';
 
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && postgresSkipReason)(`Linear OAuth tokens on ${dialect}`, () => {
@@ -29,7 +29,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await rig?.destroy();
     });
 
-    const tokenVault = () => new OAuthTokenVault(new LocalVault({ dataDir: rig.server.dataDir }));
+    const tokenVault = () => oauthTokenVaultOf(rig.server.store, rig.server.dataDir);
     const stored = async () => (await tokenVault().read(workspaceId))!;
     const refreshes = () => rig.emu.oauth.calls.filter((c) => c.endpoint === 'token' && c.grantType === 'refresh_token');
     const viewerVia = async (clients: LinearClients) => (await getViewer(await clients.forWorkspace(workspaceId))).id;
@@ -46,7 +46,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, migrate: false, poolSize: 3 });
         extraStores.push(store);
       }
-      const credentials = createCredentialResolver(config);
+      const credentials = createCredentialResolver(config, undefined, store.secrets);
       return new LinearClients({
         apiUrl: rig.emu.url,
         defaultApiKeyRef: config.linear.apiKeyRef,
@@ -54,7 +54,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         linear: store.linear,
         oauth: {
           store: store.linearOAuth,
-          vault: opts.vault ?? tokenVault(),
+          vault: opts.vault ?? oauthTokenVaultOf(store, rig.server.dataDir),
           endpoint: new OAuthTokenEndpoint({ tokenUrl: rig.emu.tokenUrl, client: { clientId: rig.app.clientId, clientSecret: async () => rig.app.clientSecret } }),
         },
         logger: opts.logger ?? silentLogger,
@@ -162,7 +162,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         }
       }
       const errorsBefore = logs.entries().filter((e) => e.level === LEVEL.error).length;
-      const clients = await anotherProcess({ vault: new BrokenVault(new LocalVault({ dataDir: rig.server.dataDir })), logger: logs.logger });
+      const clients = await anotherProcess({ vault: new BrokenVault(databaseSecretsOf(rig.server.store, rig.server.dataDir)), logger: logs.logger });
       await expireStoredToken();
       rig.emu.calls.length = 0;
       expect(await viewerVia(clients)).toBe(rig.app.appUser!.id);
@@ -170,7 +170,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(rig.emu.calls.map((c) => c.status)).toEqual([200]);
       const row = await rig.server.store.linear.getWorkspace(workspaceId);
       expect(row).toMatchObject({ status: 'reinstall_required' });
-      expect(row!.status_reason).toContain('could not be stored in the vault (disk full)');
+      expect(row!.status_reason).toContain('could not be stored in the database (disk full)');
       const errors = logs.entries().filter((e) => e.level === LEVEL.error).slice(errorsBefore);
       expect(errors.map((e) => e.msg)).toEqual([expect.stringContaining('needs reinstalling')]);
 

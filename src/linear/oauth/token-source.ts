@@ -28,7 +28,7 @@ type RefreshResult = { ok: true; token: string } | { ok: false; error: LinearApi
 /**
  * The access token of one OAuth workspace. Refreshes it before it expires and after Linear refused it.
  * Linear rotates refresh tokens, so every refresh runs under the workspace's database lock and re-reads the
- * stored pair first: a process that waited for the lock uses the pair the other one just stored instead of
+ * stored pair (kept in the database, sealed) in that transaction first: a process that waited for the lock uses the pair the other one just stored instead of
  * spending the old refresh token (which Linear would answer with `invalid_grant`).
  */
 export class OAuthTokenSource {
@@ -81,7 +81,7 @@ export class OAuthTokenSource {
     const result = await this.deps.store.withTokenLock(workspaceId, async (locked): Promise<RefreshResult> => {
       if (!locked.workspace) return { ok: false, error: new LinearWorkspaceUnavailableError(workspaceId, 'TOKEN_UNAVAILABLE', `Linear workspace ${workspaceId} is not registered`) };
       if (locked.workspace.status !== 'active') return { ok: false, error: (this.unavailable = unavailableError(locked.workspace)) };
-      const current = await this.readStored();
+      const current = await this.readStored(locked);
       if (current.accessToken !== stale.accessToken && current.accessToken !== this.rejected && current.expiresAt - this.margin > this.now()) {
         this.cached = current; // another process refreshed while we waited for the lock
         return { ok: true, token: current.accessToken };
@@ -107,11 +107,11 @@ export class OAuthTokenSource {
       }
       this.cached = next;
       this.rejected = undefined;
-      const unstored = await this.store(next);
+      const unstored = await this.store(next, locked);
       if (unstored) {
         // Linear already rotated the pair and spent the old refresh token: no process can refresh again. The fresh
         // access token still serves this call; after it the workspace waits for a reinstall, and says so.
-        await this.requireReinstall(locked, `the refreshed tokens could not be stored in the vault (${unstored.message})`);
+        await this.requireReinstall(locked, `the refreshed tokens could not be stored in the database (${unstored.message})`);
         return { ok: true, token: next.accessToken };
       }
       await locked.recordRefresh(next.expiresAt);
@@ -133,12 +133,12 @@ export class OAuthTokenSource {
     return this.unavailable;
   }
 
-  /** Writes the rotated pair, trying once more if the vault fails; the error when both attempts failed. */
-  private async store(tokens: OAuthTokens): Promise<Error | undefined> {
+  /** Writes the rotated pair inside the lock, trying once more if that fails; the error when both attempts failed. */
+  private async store(tokens: OAuthTokens, locked: LockedWorkspace): Promise<Error | undefined> {
     let failure: Error | undefined;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        await this.deps.vault.write(this.deps.workspaceId, tokens);
+        await this.deps.vault.write(this.deps.workspaceId, tokens, locked.secrets);
         return undefined;
       } catch (err) {
         failure = err instanceof Error ? err : new Error(String(err));
@@ -148,12 +148,14 @@ export class OAuthTokenSource {
     return failure;
   }
 
-  private async readStored(): Promise<OAuthTokens> {
+  /** The stored pair; under the lock, read in the lock's transaction. */
+  private async readStored(locked?: LockedWorkspace): Promise<OAuthTokens> {
     let tokens: OAuthTokens | undefined;
     try {
-      tokens = await this.deps.vault.read(this.deps.workspaceId);
+      tokens = await this.deps.vault.read(this.deps.workspaceId, locked?.secrets);
     } catch (err) {
-      throw new LinearWorkspaceUnavailableError(this.deps.workspaceId, 'TOKEN_UNAVAILABLE', `the Linear OAuth tokens cannot be read from the vault: ${(err as Error).message}`);
+      const remedy = (err as { remedy?: string }).remedy;
+      throw new LinearWorkspaceUnavailableError(this.deps.workspaceId, 'TOKEN_UNAVAILABLE', `the Linear OAuth tokens cannot be read from the database: ${(err as Error).message}${remedy ? ` (${remedy})` : ''}`);
     }
     if (!tokens) throw new LinearWorkspaceUnavailableError(this.deps.workspaceId, 'TOKEN_UNAVAILABLE', `no Linear OAuth tokens are stored for workspace ${this.deps.workspaceId}: run \`bgagent linear install\``);
     return tokens;
