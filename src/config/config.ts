@@ -1,8 +1,37 @@
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 const intFromEnv = (def: number) => z.coerce.number().int().positive().default(def);
+
+// proxy-addr's names for address ranges, beside plain addresses and CIDRs.
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(s: string): boolean {
+  if (PROXY_RANGE_NAMES.has(s)) return true;
+  const [address, prefix, extra] = s.split('/');
+  const version = isIP(address ?? '');
+  if (!version || extra !== undefined) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+}
+
+/** BGAGENT_TRUST_PROXY, in the forms Fastify's trustProxy takes: true/false, a hop count, or addresses and CIDRs. */
+const trustProxySchema = z
+  .string()
+  .trim()
+  .transform((s, ctx): boolean | number | string[] => {
+    if (s === 'true') return true;
+    if (s === 'false' || s === '') return false;
+    if (/^\d+$/.test(s)) return Number(s);
+    const parts = s.split(',').map((p) => p.trim());
+    const bad = parts.filter((p) => !isProxyAddress(p));
+    if (bad.length) {
+      ctx.addIssue({ code: 'custom', message: `must be true, false, a hop count or comma-separated addresses/CIDRs (loopback, linklocal, uniquelocal also allowed); not ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+      return z.NEVER;
+    }
+    return parts;
+  });
 
 /**
  * Every configuration variable bgagent reads, validated in one place.
@@ -14,8 +43,13 @@ const envSchema = z.object({
   BGAGENT_HOST: z.string().min(1).default('127.0.0.1'),
   BGAGENT_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   BGAGENT_PUBLIC_URL: z.string().url().optional(),
+  BGAGENT_TRUST_PROXY: trustProxySchema.default(false),
+  BGAGENT_MAX_STREAMS_PER_USER: intFromEnv(20),
   BGAGENT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BGAGENT_MAX_CONCURRENT_PER_USER: intFromEnv(3),
+  BGAGENT_MAX_QUEUED_PER_USER: intFromEnv(100),
+  BGAGENT_MAX_OUTPUT_EVENTS_PER_TASK: intFromEnv(5000),
+  BGAGENT_RETENTION_DAYS: z.union([z.literal('off'), z.coerce.number().int().positive('must be at least 1 (days), or off to keep everything')], { error: 'must be a whole number of days, or off' }).default(30),
   BGAGENT_TASK_TIMEOUT_SECONDS: intFromEnv(2 * 60 * 60),
   BGAGENT_QUEUE_MAX_AGE_SECONDS: intFromEnv(24 * 60 * 60),
   BGAGENT_INPUT_TIMEOUT_SECONDS: intFromEnv(24 * 60 * 60),
@@ -54,8 +88,18 @@ export interface Config {
   host: string;
   port: number;
   publicUrl: string | undefined;
+  /** Whose X-Forwarded-Proto/For/Host to believe: nobody's (false), any (true), the nearest n hops, or these addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  /** Open event streams per user in one process; one more is refused with 429. */
+  maxStreamsPerUser: number;
   logLevel: z.infer<typeof envSchema>['BGAGENT_LOG_LEVEL'];
   maxConcurrentPerUser: number;
+  /** A user with this many tasks waiting to start (SUBMITTED, QUEUED) cannot create another. */
+  maxQueuedPerUser: number;
+  /** Agent events stored per task; the rest are counted in one summary event per run. */
+  maxOutputEventsPerTask: number;
+  /** Events, conversations and inputs of tasks ended longer ago than this are deleted; undefined: kept forever. */
+  retentionMs: number | undefined;
   taskTimeoutMs: number;
   queueMaxAgeMs: number;
   /** How long a task waits for the answer to its agent's question before it fails. */
@@ -112,8 +156,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.BGAGENT_HOST,
     port: e.BGAGENT_PORT,
     publicUrl: e.BGAGENT_PUBLIC_URL,
+    trustProxy: e.BGAGENT_TRUST_PROXY,
+    maxStreamsPerUser: e.BGAGENT_MAX_STREAMS_PER_USER,
     logLevel: e.BGAGENT_LOG_LEVEL,
     maxConcurrentPerUser: e.BGAGENT_MAX_CONCURRENT_PER_USER,
+    maxQueuedPerUser: e.BGAGENT_MAX_QUEUED_PER_USER,
+    maxOutputEventsPerTask: e.BGAGENT_MAX_OUTPUT_EVENTS_PER_TASK,
+    retentionMs: e.BGAGENT_RETENTION_DAYS === 'off' ? undefined : e.BGAGENT_RETENTION_DAYS * 24 * 60 * 60 * 1000,
     taskTimeoutMs: e.BGAGENT_TASK_TIMEOUT_SECONDS * 1000,
     queueMaxAgeMs: e.BGAGENT_QUEUE_MAX_AGE_SECONDS * 1000,
     inputTimeoutMs: e.BGAGENT_INPUT_TIMEOUT_SECONDS * 1000,

@@ -90,7 +90,8 @@ export async function processDelivery(deps: ProcessorDeps, delivery: LinearDeliv
     return { outcome: replay ? 'replayed' : 'created', taskId: task.id };
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) return reject('validation', linearMessages.validationRefused(err.message));
-    if (err instanceof ApiError && err.status === 422) return reject(err.code, linearMessages.validationRefused(err.message));
+    // 422: the repository is not usable; 429: the person has too many tasks waiting (the message says what to do).
+    if (err instanceof ApiError && (err.status === 422 || err.status === 429)) return reject(err.code, linearMessages.validationRefused(err.message));
     if (isPassingFailure(err)) return reject('unavailable', linearMessages.unavailable(label));
     deps.logger.error({ err, deliveryId: delivery.id }, 'creating a task from Linear failed');
     return reject('refused', linearMessages.refused(delivery.id));

@@ -38,6 +38,7 @@ export class Metrics implements TaskMetrics {
   private readonly agentCost: Histogram<'status'>;
   private readonly agentTurns: Histogram<'status'>;
   private readonly finished: Counter<'status'>;
+  private readonly retentionDeleted: Counter<'table'>;
 
   constructor(opts: MetricsOptions) {
     const registers = [this.registry];
@@ -137,6 +138,12 @@ export class Metrics implements TaskMetrics {
       labelNames: ['status'],
       registers,
     });
+    this.retentionDeleted = new Counter({
+      name: 'bgagent_retention_deleted_rows_total',
+      help: 'Rows the retention job deleted (BGAGENT_RETENTION_DAYS), by table',
+      labelNames: ['table'],
+      registers,
+    });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -163,6 +170,10 @@ export class Metrics implements TaskMetrics {
 
   recordTaskRejected(code: string): void {
     this.rejections.inc({ code });
+  }
+
+  recordRetentionDeleted(table: string, rows: number): void {
+    this.retentionDeleted.inc({ table }, rows);
   }
 
   /** `source`: the webhook's origin, e.g. "linear" or "generic". */

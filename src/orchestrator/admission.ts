@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/index.js';
-import { LEASED_STATUSES, type TaskStatus } from '../tasks/states.js';
+import { WAITING_STATUSES } from '../store/tasks.js';
+import { LEASED_STATUSES } from '../tasks/states.js';
 import type { Task } from '../tasks/task.js';
 
 export interface AdmitOptions {
@@ -19,8 +20,6 @@ export interface AdmissionResult {
   /** Tasks newly put in the queue because the user's cap is reached. */
   queued: Task[];
 }
-
-const WAITING: TaskStatus[] = ['SUBMITTED', 'QUEUED'];
 
 /**
  * Admits a user's waiting tasks, oldest first, up to their concurrency cap and this worker's capacity.
@@ -45,7 +44,7 @@ export async function admitUserTasks(store: Store, opts: AdmitOptions): Promise<
     const active = Number(activeRow.n);
     const free = Math.max(0, cap - active);
     const waiting = () =>
-      trx.selectFrom('tasks').select(['id', 'status', 'created_at']).where('user_id', '=', opts.userId).where('status', 'in', WAITING).orderBy('created_at').orderBy('id');
+      trx.selectFrom('tasks').select(['id', 'status', 'created_at']).where('user_id', '=', opts.userId).where('status', 'in', [...WAITING_STATUSES]).orderBy('created_at').orderBy('id');
     const admitted: Task[] = [];
     const queued: Task[] = [];
     // Only the oldest `free` waiting tasks may run; reading just those keeps admission cheap however long the queue is.

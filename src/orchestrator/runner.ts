@@ -6,7 +6,7 @@ import type { Store } from '../store/index.js';
 import type { Task, Repo, NewTaskEvent } from '../tasks/task.js';
 import type { TaskStatus } from '../tasks/states.js';
 import { TransitionConflictError, toError } from '../tasks/errors.js';
-import type { AgentConversation, AgentHarness, AgentInputs, AgentResult } from '../agent/harness.js';
+import type { AgentConversation, AgentEvent, AgentHarness, AgentInputs, AgentResult } from '../agent/harness.js';
 import { sandboxUnavailableMessage, warnUnconfined, type SandboxState } from '../sandbox/index.js';
 import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js';
 import { TaskFailure } from './failure.js';
@@ -35,8 +35,12 @@ export interface RunnerDeps {
   taskTimeoutMs: number;
   /** How agents run here; unavailable fails every task at once with SANDBOX_UNAVAILABLE. Omitted: the harness decides. */
   sandbox?: SandboxState;
+  /** Agent events stored per task, over all its runs; the rest are counted (BGAGENT_MAX_OUTPUT_EVENTS_PER_TASK). */
+  maxOutputEventsPerTask?: number;
   now?: () => number;
 }
+
+export const DEFAULT_MAX_OUTPUT_EVENTS_PER_TASK = 5000;
 
 const AUTHOR = { authorName: 'bgagent', authorEmail: 'bgagent@users.noreply.local' };
 
@@ -159,7 +163,9 @@ export class TaskRunner {
 
   private async runAgent(task: Task, repo: Repo, workspace: Workspace, stop: AbortController, log: Logger, agentRun: AgentRun): Promise<AgentResult> {
     const home = mkdtempSync(join(tmpdir(), 'bgagent-home-'));
-    const events = new EventWriter(this.deps.store, task.id, log, () => this.deps.signals.changed(task.id));
+    const cap = this.deps.maxOutputEventsPerTask ?? DEFAULT_MAX_OUTPUT_EVENTS_PER_TASK;
+    const stored = await this.deps.store.tasks.countEvents(task.id, AGENT_EVENT_TYPES);
+    const events = new EventWriter(this.deps.store, task.id, Math.max(0, cap - stored), log, () => this.deps.signals.changed(task.id));
     const remaining = Math.max(0, (task.startedAt ?? this.now()) + task.inputWaitMs + this.deps.taskTimeoutMs - this.now());
     const harness = this.deps.harnessFor(repo);
     const startedAt = this.now();
@@ -193,6 +199,13 @@ export class TaskRunner {
       return result;
     } finally {
       await events.flush();
+      if (events.dropped) {
+        await this.event(task.id, {
+          type: 'agent_output_capped',
+          message: `${events.dropped} more agent event${events.dropped === 1 ? ' was' : 's were'} not recorded: a task records at most ${cap}`,
+          data: { dropped: events.dropped, cap },
+        }).catch((err: unknown) => log.warn({ err }, 'could not record how many agent events were left out'));
+      }
       rmSync(home, { recursive: true, force: true });
     }
   }
@@ -467,17 +480,28 @@ function commitMessage(task: Task): string {
   return `${firstLine}\n\nbgagent task ${task.id}`;
 }
 
-/** Appends agent events in order without making the agent wait for the database. */
+/** The event types a harness reports (AgentEvent), counted against the task's cap; the runner's own lifecycle events never are. */
+const AGENT_EVENT_TYPES = Object.keys({ agent_message: true, tool_use: true, tool_result: true, agent_output: true, progress: true } satisfies Record<AgentEvent['type'], true>);
+
+/** Appends agent events in order without making the agent wait for the database; past `room` events, only counts them. */
 class EventWriter {
   private chain: Promise<void> = Promise.resolve();
+  /** Events not stored: the task's cap was reached. */
+  dropped = 0;
   constructor(
     private readonly store: Store,
     private readonly taskId: string,
+    private room: number,
     private readonly log: Logger,
     private readonly onWritten: () => void,
   ) {}
 
   write(event: NewTaskEvent): void {
+    if (this.room <= 0) {
+      this.dropped++;
+      return;
+    }
+    this.room--;
     this.chain = this.chain
       .then(() => this.store.tasks.appendEvent(this.taskId, event))
       .then(this.onWritten, (err: unknown) => this.log.warn({ err }, 'could not record an agent event'));

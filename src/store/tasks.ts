@@ -1,10 +1,10 @@
-import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction, type Updateable } from 'kysely';
 import type { Db } from './connection.js';
 import type { Database, TasksTable } from './schema.js';
 import { eventFromRow, taskFromRow } from './rows.js';
 import type { NewTaskEvent, Task, TaskEvent } from '../tasks/task.js';
 import { canTransition, type TaskStatus } from '../tasks/states.js';
-import { TransitionConflictError } from '../tasks/errors.js';
+import { ApiError, TransitionConflictError } from '../tasks/errors.js';
 
 type Executor = Kysely<Database> | Transaction<Database>;
 
@@ -25,19 +25,54 @@ export interface ListTasksQuery {
   limit: number;
 }
 
+/** Statuses of a task that waits to start (a new task, a continuation, one held back by the user's concurrency cap). */
+export const WAITING_STATUSES: readonly TaskStatus[] = ['SUBMITTED', 'QUEUED'];
+
+export const DEFAULT_MAX_QUEUED_PER_USER = 100;
+
 /** Tasks and their events. Every status change is a conditional write plus an event, in one transaction. */
 export class TaskStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => number = Date.now,
+    /** A new task is refused while its user already has this many waiting (BGAGENT_MAX_QUEUED_PER_USER). */
+    private readonly maxQueuedPerUser = DEFAULT_MAX_QUEUED_PER_USER,
+  ) {}
 
   async insert(row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
     return this.db.kysely.transaction().execute((trx) => this.insertWith(trx, row, event));
   }
 
-  /** The same, inside a caller's transaction (a continuation takes its parent's unsaved inputs in the same step). */
-  async insertWith(trx: Executor, row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
+  /**
+   * The same, inside a caller's transaction (a continuation takes its parent's unsaved inputs in the same step).
+   * Throws TOO_MANY_QUEUED_TASKS, writing nothing, when the user already has `maxQueuedPerUser` tasks waiting.
+   */
+  async insertWith(trx: Transaction<Database>, row: Insertable<TasksTable>, event: NewTaskEvent): Promise<Task> {
+    await this.refuseOverQueueLimit(trx, row.user_id);
     await trx.insertInto('tasks').values(row).execute();
     await this.appendEventWith(trx, row.id, event);
     return taskFromRow(await trx.selectFrom('tasks').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow());
+  }
+
+  /**
+   * The count and the insert after it are one step: on PostgreSQL the user's row lock (the one admission
+   * takes) keeps two concurrent creates from both passing at the limit; SQLite has a single writer.
+   */
+  private async refuseOverQueueLimit(trx: Transaction<Database>, userId: string): Promise<void> {
+    if (this.db.dialect === 'postgres') await sql`select id from users where id = ${userId} for update`.execute(trx);
+    const row = await trx
+      .selectFrom('tasks')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('user_id', '=', userId)
+      .where('status', 'in', [...WAITING_STATUSES])
+      .executeTakeFirstOrThrow();
+    const waiting = Number(row.n);
+    if (waiting >= this.maxQueuedPerUser) {
+      throw new ApiError(
+        'TOO_MANY_QUEUED_TASKS',
+        `you already have ${waiting} tasks waiting to start (at most ${this.maxQueuedPerUser} per user); try again when some have started, or cancel some (bgagent list --status SUBMITTED,QUEUED, then bgagent cancel ID)`,
+      );
+    }
   }
 
   async get(id: string): Promise<Task | undefined> {
@@ -148,6 +183,17 @@ export class TaskStore {
       .returningAll()
       .executeTakeFirstOrThrow();
     return eventFromRow(row);
+  }
+
+  /** How many of the task's events have one of these types. */
+  async countEvents(taskId: string, types: readonly string[]): Promise<number> {
+    const row = await this.db.kysely
+      .selectFrom('task_events')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('task_id', '=', taskId)
+      .where('type', 'in', [...types])
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async listEvents(taskId: string, after = 0, limit = 1000): Promise<TaskEvent[]> {
