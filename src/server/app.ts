@@ -6,6 +6,7 @@ import type { TaskSignals } from '../orchestrator/signals.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { installAccessControl } from './auth.js';
 import { installErrorHandling } from './errors.js';
+import { installNulCheck } from './nul-check.js';
 import type { SandboxState } from '../sandbox/index.js';
 import { healthRoutes } from './health.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -51,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => `req_${ulid()}`,
     bodyLimit: 1024 * 1024,
   });
+  installNulCheck(app);
   installAccessControl(app, deps.store);
   installErrorHandling(app);
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });

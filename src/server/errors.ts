@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../tasks/errors.js';
+import { NUL_MESSAGE, PG_NUL_REFUSED } from './nul-check.js';
 
 export function errorBody(code: ErrorCode, message: string, requestId: string) {
   return { error: { code, message, request_id: requestId } };
@@ -21,6 +22,7 @@ function classify(err: FastifyError): { code: ErrorCode; message: string } {
   if (err.statusCode === 400 || err instanceof SyntaxError) return { code: 'VALIDATION_ERROR', message: 'request body is not valid JSON' };
   if (err.statusCode === 413) return { code: 'PAYLOAD_TOO_LARGE', message: 'request body is too large' };
   if (err.statusCode === 429) return { code: 'RATE_LIMIT_EXCEEDED', message: err.message };
+  if (err.code === PG_NUL_REFUSED) return { code: 'VALIDATION_ERROR', message: NUL_MESSAGE };
   return { code: 'INTERNAL_ERROR', message: 'internal error; the server log has the details for this request id' };
 }
 
