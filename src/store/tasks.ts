@@ -70,7 +70,7 @@ export class TaskStore {
     if (waiting >= this.maxQueuedPerUser) {
       throw new ApiError(
         'TOO_MANY_QUEUED_TASKS',
-        `you already have ${waiting} tasks waiting to start (at most ${this.maxQueuedPerUser} per user); try again when some have started, or cancel some (bgagent list --status SUBMITTED,QUEUED, then bgagent cancel ID)`,
+        `you already have ${waiting} task${waiting === 1 ? '' : 's'} waiting to start (at most ${this.maxQueuedPerUser} per user); try again when some have started, or cancel some (bgagent list --status SUBMITTED,QUEUED, then bgagent cancel ID)`,
       );
     }
   }
