@@ -14,6 +14,7 @@ import { countTaskRejections, metricsRoutes, type MetricsAccess } from './metric
 import { webRoutes } from './web/routes.js';
 import { reposRoutes } from './repos-routes.js';
 import { tasksRoutes } from './tasks-routes.js';
+import { TaskEventStreams, type EventStreamLimits } from './events-stream.js';
 import { tokensRoutes } from './tokens-routes.js';
 import { linearWebhookRoutes, type LinearWebhookDeps } from './linear-webhook.js';
 
@@ -39,6 +40,12 @@ export interface AppDeps {
   extraApiRoutes?: (api: FastifyInstance) => Promise<void>;
   /** Channel feedback for cancels the API performs itself. */
   channel?: TaskChannel;
+  /** BGAGENT_PUBLIC_URL: an https one makes the session cookie Secure. */
+  publicUrl?: string;
+  /** BGAGENT_TRUST_PROXY, as Fastify's trustProxy: whose X-Forwarded-* headers to believe (default: nobody's). */
+  trustProxy?: boolean | number | string[];
+  /** Event stream limits (default: 20 per user, credential re-check every 10 s, database poll every 1 s). */
+  streamLimits?: Partial<EventStreamLimits>;
 }
 
 /**
@@ -51,6 +58,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     genReqId: () => `req_${ulid()}`,
     bodyLimit: 1024 * 1024,
+    // A hop count n: trust the nearest n proxies (Fastify's types have no number form).
+    trustProxy: typeof deps.trustProxy === 'number' ? trustHops(deps.trustProxy) : (deps.trustProxy ?? false),
   });
   installNulCheck(app);
   installAccessControl(app, deps.store);
@@ -58,7 +67,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = deps.metrics ?? new Metrics({ store: deps.store });
   await app.register(healthRoutes, { store: deps.store, workersRunning: deps.workersRunning, sandbox: deps.sandbox });
   await app.register(metricsRoutes, { metrics, access: deps.metricsAccess ?? 'public' });
-  await app.register(webRoutes, { store: deps.store });
+  await app.register(webRoutes, { store: deps.store, publicUrl: deps.publicUrl });
+  const streams = new TaskEventStreams({ store: deps.store, signals: deps.signals, logger: deps.logger, limits: deps.streamLimits });
+  // Open streams would keep the server from closing.
+  app.addHook('preClose', async () => streams.close());
   if (deps.linearWebhook) {
     const linear = deps.linearWebhook;
     await app.register(linearWebhookRoutes, { prefix: '/v1', store: deps.store, ...linear, onAck: (s: number) => { metrics.recordWebhookAck('linear', s); linear.onAck?.(s); } });
@@ -67,7 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       countTaskRejections(api, metrics);
-      await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel });
+      await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel, streams });
       await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
@@ -75,4 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { prefix: '/v1' },
   );
   return app;
+}
+
+function trustHops(n: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < n;
 }

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import type { Task, User } from '../tasks/task.js';
-import { authenticateSession, readSessionToken } from './web/session.js';
+import { authenticateSession, readSessionId } from './web/session.js';
 
 /**
  * Who may call a route: anyone (`public`: health, pages, signed webhooks, which prove themselves), any
@@ -11,9 +11,14 @@ import { authenticateSession, readSessionToken } from './web/session.js';
 export const ACCESS_LEVELS = ['public', 'user', 'owner', 'admin'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
+/** What a request authenticated with: an API token (by id) or a web session (by its cookie id). */
+export type Credential = { kind: 'token'; tokenId: string } | { kind: 'session'; sessionId: string };
+
 declare module 'fastify' {
   interface FastifyRequest {
     user: User;
+    /** Set with `user`: long requests (event streams) check it again. */
+    credential: Credential;
     /** On an `owner` route: the task `:id`, as the access check read it. */
     ownedTask: Task | undefined;
   }
@@ -45,6 +50,7 @@ export function installAccessControl(app: FastifyInstance, store: Store): void {
   declared.set(app, routes);
   app.decorateRequest('user', undefined as unknown as User);
   app.decorateRequest('ownedTask', undefined);
+  app.decorateRequest('credential', undefined as never);
   app.addHook('onRoute', (route) => {
     const access = (route.config as { access?: unknown } | undefined)?.access;
     if (!ACCESS_LEVELS.includes(access as Access)) throw new Error(`route ${String(route.method)} ${route.url} declares no access (config.access)`);
@@ -55,22 +61,28 @@ export function installAccessControl(app: FastifyInstance, store: Store): void {
     if (req.is404) return;
     const access = req.routeOptions.config.access!;
     if (access === 'public') return;
-    req.user = await authenticate(store, req);
+    ({ user: req.user, credential: req.credential } = await authenticate(store, req));
     if (access === 'admin' && !req.user.isAdmin) throw new ApiError('FORBIDDEN', 'this action needs an admin token');
     if (access === 'owner') await requireOwner(store, req);
   });
 }
 
 /** A bearer token; without an Authorization header, the web page's session cookie (with its CSRF check). */
-async function authenticate(store: Store, req: FastifyRequest): Promise<User> {
+async function authenticate(store: Store, req: FastifyRequest): Promise<{ user: User; credential: Credential }> {
   const header = req.headers.authorization;
-  const session = header === undefined ? readSessionToken(req) : undefined;
-  if (session !== undefined) return authenticateSession(store, req, session);
+  const sessionId = header === undefined ? readSessionId(req) : undefined;
+  if (sessionId !== undefined) return { user: await authenticateSession(store, req, sessionId), credential: { kind: 'session', sessionId } };
   const match = header?.match(/^Bearer\s+(\S+)$/i);
   if (!match) throw new ApiError('UNAUTHORIZED', 'missing API token: send "Authorization: Bearer <token>"');
-  const user = await store.users.authenticate(match[1]!);
-  if (!user) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API token');
-  return user;
+  const found = await store.users.authenticateToken(match[1]!);
+  if (!found) throw new ApiError('UNAUTHORIZED', 'invalid or revoked API token');
+  return { user: found.user, credential: { kind: 'token', tokenId: found.tokenId } };
+}
+
+/** Whether a request's credential still holds: the token not revoked, the session not ended (a check is not activity). */
+export async function credentialActive(store: Store, credential: Credential): Promise<boolean> {
+  if (credential.kind === 'token') return store.users.tokenActive(credential.tokenId);
+  return (await store.webSessions.authenticate(credential.sessionId, { touch: false })) !== undefined;
 }
 
 /** Another user's task is answered as missing, so its existence is not revealed. */

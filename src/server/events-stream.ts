@@ -1,73 +1,150 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
+import { ApiError } from '../tasks/errors.js';
 import { isTerminal } from '../tasks/states.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
+import { credentialActive } from './auth.js';
+import { TaskEventFeed } from './event-feed.js';
 import { eventJson } from './serialize.js';
 
-const POLL_MS = 1000;
-const KEEPALIVE_MS = 15_000;
+const PAGE = 500;
+
+export interface EventStreamLimits {
+  /** Open streams per user in this process (BGAGENT_MAX_STREAMS_PER_USER); one more is refused with 429. */
+  maxPerUser: number;
+  /** How often an open stream checks that its token or session still holds. */
+  recheckMs: number;
+  /** The shared feed's database poll. */
+  pollMs: number;
+  keepAliveMs: number;
+}
+
+export const DEFAULT_STREAM_LIMITS: EventStreamLimits = { maxPerUser: 20, recheckMs: 10_000, pollMs: 1000, keepAliveMs: 15_000 };
 
 /**
- * Server-sent events for one task: every event after `after`, then new ones as they are written, until
- * the task is terminal (then an `end` event) or the client goes away. Wakes on a local signal and polls
- * the database, so events written by a worker in another process arrive too.
+ * Server-sent events for tasks: every event after `after`, then new ones as they are written, until the
+ * task is terminal (an `end` event), the request's credential no longer holds (a `closed` event: the token
+ * was revoked or the session ended), the server closes or the client goes away. Streams are woken by one
+ * shared feed (see ./event-feed.ts) and read their task's events only when woken.
  */
-export async function streamTaskEvents(
-  req: FastifyRequest,
-  reply: FastifyReply,
-  opts: { store: Store; signals: TaskSignals; taskId: string; after: number },
-): Promise<void> {
-  const { store, signals, taskId } = opts;
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-request-id': req.id,
-  });
-  let closed = false;
-  let wake: (() => void) | undefined;
-  const off = signals.onChanged(taskId, () => wake?.());
-  req.raw.on('close', () => {
-    closed = true;
-    wake?.();
-  });
-  let lastWrite = Date.now();
-  let after = opts.after;
-  try {
-    while (!closed) {
-      const events = await store.tasks.listEvents(taskId, after, 500);
-      for (const e of events) {
-        res.write(`id: ${e.id}\nevent: task_event\ndata: ${JSON.stringify(eventJson(e))}\n\n`);
-        after = e.id;
-        lastWrite = Date.now();
-      }
-      if (events.length === 500) continue;
-      const task = await store.tasks.get(taskId);
-      if (!task || isTerminal(task.status)) {
-        const more = await store.tasks.listEvents(taskId, after, 1);
-        if (more.length) continue;
-        res.write(`event: end\ndata: ${JSON.stringify({ status: task?.status ?? null })}\n\n`);
-        break;
-      }
-      if (Date.now() - lastWrite > KEEPALIVE_MS) {
-        res.write(': keep-alive\n\n');
-        lastWrite = Date.now();
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
+export class TaskEventStreams {
+  private readonly feed: TaskEventFeed;
+  private readonly openPerUser = new Map<string, number>();
+  private readonly stops = new Set<() => void>();
+  private readonly limits: EventStreamLimits;
+
+  constructor(private readonly deps: { store: Store; signals: TaskSignals; logger: Logger; limits?: Partial<EventStreamLimits> }) {
+    this.limits = { ...DEFAULT_STREAM_LIMITS, ...deps.limits };
+    this.feed = new TaskEventFeed({ store: deps.store, signals: deps.signals, logger: deps.logger, pollMs: this.limits.pollMs });
+  }
+
+  /** Ends every open stream and the feed (the server is closing). */
+  close(): void {
+    for (const stop of [...this.stops]) stop();
+    this.feed.close();
+  }
+
+  async serve(req: FastifyRequest, reply: FastifyReply, taskId: string, after: number): Promise<void> {
+    const userId = req.user.id;
+    const open = this.openPerUser.get(userId) ?? 0;
+    if (open >= this.limits.maxPerUser) {
+      throw new ApiError('RATE_LIMIT_EXCEEDED', `at most ${this.limits.maxPerUser} event streams may be open per user (BGAGENT_MAX_STREAMS_PER_USER); close one first`);
     }
-  } catch (err) {
-    req.log.warn({ err }, 'event stream ended with an error');
-  } finally {
-    off();
-    res.end();
+    this.openPerUser.set(userId, open + 1);
+    try {
+      await this.run(req, reply, taskId, after);
+    } finally {
+      const left = (this.openPerUser.get(userId) ?? 1) - 1;
+      if (left > 0) this.openPerUser.set(userId, left);
+      else this.openPerUser.delete(userId);
+    }
+  }
+
+  private async run(req: FastifyRequest, reply: FastifyReply, taskId: string, after: number): Promise<void> {
+    const { store } = this.deps;
+    const { recheckMs, keepAliveMs } = this.limits;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-request-id': req.id,
+    });
+    let closed = false;
+    let woken = true; // the first pass reads what is there
+    let resolveWait: (() => void) | undefined;
+    const wake = () => {
+      woken = true;
+      resolveWait?.();
+    };
+    const stop = () => {
+      closed = true;
+      resolveWait?.();
+    };
+    const unwatch = this.feed.watch(taskId, wake);
+    this.stops.add(stop);
+    req.raw.on('close', stop);
+    let lastWrite = Date.now();
+    let lastCheck = Date.now();
+    const send = (event: string, data: unknown, id?: number) => {
+      res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      lastWrite = Date.now();
+    };
+    try {
+      while (!closed) {
+        if (Date.now() - lastCheck >= recheckMs) {
+          lastCheck = Date.now();
+          if (!(await credentialActive(store, req.credential))) {
+            const what = req.credential.kind === 'token' ? 'the API token was revoked' : 'the session ended (signed out, expired or its token was revoked)';
+            send('closed', { reason: 'UNAUTHORIZED', message: `${what}; sign in again` });
+            break;
+          }
+        }
+        if (woken) {
+          woken = false;
+          const events = await store.tasks.listEvents(taskId, after, PAGE);
+          for (const e of events) {
+            send('task_event', eventJson(e), e.id);
+            after = e.id;
+          }
+          if (events.length === PAGE) {
+            woken = true;
+            continue;
+          }
+          const task = await store.tasks.get(taskId);
+          if (!task || isTerminal(task.status)) {
+            // Events written just before the final status are read first.
+            if ((await store.tasks.listEvents(taskId, after, 1)).length) {
+              woken = true;
+              continue;
+            }
+            send('end', { status: task?.status ?? null });
+            break;
+          }
+        }
+        if (Date.now() - lastWrite >= keepAliveMs) {
+          res.write(': keep-alive\n\n');
+          lastWrite = Date.now();
+        }
+        if (woken || closed) continue;
+        const waitMs = Math.max(0, Math.min(recheckMs - (Date.now() - lastCheck), keepAliveMs - (Date.now() - lastWrite)));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, waitMs);
+          resolveWait = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        resolveWait = undefined;
+      }
+    } catch (err) {
+      req.log.warn({ err }, 'event stream ended with an error');
+    } finally {
+      unwatch();
+      this.stops.delete(stop);
+      res.end();
+    }
   }
 }

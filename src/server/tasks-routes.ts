@@ -10,13 +10,15 @@ import { sendTaskInput } from '../tasks/task-input.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
 import type { TaskChannel } from '../orchestrator/orchestrator.js';
 import { eventJson, taskJson } from './serialize.js';
-import { streamTaskEvents } from './events-stream.js';
+import type { TaskEventStreams } from './events-stream.js';
 
 export interface TasksRoutesDeps {
   store: Store;
   signals: TaskSignals;
   /** Told about a cancel of a task no runner holds (e.g. a queued Linear task). */
   channel?: TaskChannel;
+  /** Serves `Accept: text/event-stream` on a task's events. */
+  streams: TaskEventStreams;
 }
 
 const listQuery = z.object({
@@ -59,7 +61,7 @@ function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
 }
 
 export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): Promise<void> {
-  const { store, signals, channel } = deps;
+  const { store, signals, channel, streams } = deps;
 
   // The access hook has read the task and checked that it is the caller's (or the caller is an admin).
   const owner = { config: { access: 'owner' } } as const;
@@ -98,7 +100,7 @@ export async function tasksRoutes(app: FastifyInstance, deps: TasksRoutesDeps): 
     const q = parse(eventsQuery, req.query);
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       const lastId = Number(req.headers['last-event-id']);
-      return streamTaskEvents(req, reply, { store, signals, taskId: task.id, after: Number.isFinite(lastId) && lastId > 0 ? lastId : q.after });
+      return streams.serve(req, reply, task.id, Number.isFinite(lastId) && lastId > 0 ? lastId : q.after);
     }
     const events = await store.tasks.listEvents(task.id, q.after, q.limit);
     return {

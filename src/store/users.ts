@@ -80,6 +80,11 @@ export class UserStore {
 
   /** The user a clear token belongs to, if the token exists and is not revoked. */
   async authenticate(token: string): Promise<User | undefined> {
+    return (await this.authenticateToken(token))?.user;
+  }
+
+  /** Like authenticate, with the token's id (a web session is bound to it; a stream re-checks it). */
+  async authenticateToken(token: string): Promise<{ user: User; tokenId: string } | undefined> {
     const row = await this.db.kysely
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
@@ -94,7 +99,19 @@ export class UserStore {
     if (row.last_used_at === null || now - row.last_used_at > 60_000) {
       await this.db.kysely.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', row.token_id).execute();
     }
-    return userFromRow(row);
+    return { user: userFromRow(row), tokenId: row.token_id };
+  }
+
+  /** Whether the token is still usable (not revoked, its user still there), without counting it as a use. */
+  async tokenActive(tokenId: string): Promise<boolean> {
+    const row = await this.db.kysely
+      .selectFrom('api_tokens')
+      .innerJoin('users', 'users.id', 'api_tokens.user_id')
+      .select('api_tokens.id')
+      .where('api_tokens.id', '=', tokenId)
+      .where('api_tokens.revoked_at', 'is', null)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   async listTokens(): Promise<ApiTokenInfo[]> {
@@ -132,6 +149,8 @@ export class UserStore {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
+    // The sessions would be refused anyway (they join the token); deleting them ends them visibly.
+    await this.db.kysely.deleteFrom('web_sessions').where('token_id', '=', id).execute();
     return Number(result.numUpdatedRows) === 1;
   }
 }

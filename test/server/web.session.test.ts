@@ -46,6 +46,9 @@ describe('web sessions', () => {
     return cookie.split(';')[0]!;
   }
 
+  /** The CSRF token the pages of this cookie's session carry. */
+  const csrfOf = (cookie: string) => csrfTokenFor(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1)));
+
   it('sends a visitor without a session to the sign-in form', async () => {
     const res = await fetch(`${url}/?status=RUNNING`, { redirect: 'manual' });
     expect(res.status).toBe(303);
@@ -104,7 +107,8 @@ describe('web sessions', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('no-store');
     const html = await res.text();
-    expect(html).toContain(`<meta name="csrf-token" content="${csrfTokenFor(token)}">`);
+    expect(html).toContain(`<meta name="csrf-token" content="${csrfOf(cookie)}">`);
+    expect(html).not.toContain(csrfTokenFor(token));
     expect(html).toContain('Signed in as <strong>admin</strong>');
     expect(html).toContain('"dana"');
     expect(html).not.toContain(token);
@@ -124,6 +128,7 @@ describe('web sessions', () => {
 
   it('lets the session cookie read the API, but state changes need the CSRF header', async () => {
     const cookie = await signIn(otherToken);
+    const adminCookie = await signIn(token);
     const list = await fetch(`${url}/v1/tasks`, { headers: { cookie } });
     expect(list.status).toBe(200);
 
@@ -132,14 +137,15 @@ describe('web sessions', () => {
     const noCsrf = await create({});
     expect(noCsrf.status).toBe(403);
     expect(((await noCsrf.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
-    expect((await create({ 'x-csrf-token': csrfTokenFor(token) })).status).toBe(403);
+    expect((await create({ 'x-csrf-token': csrfOf(adminCookie) })).status).toBe(403);
+    expect((await create({ 'x-csrf-token': csrfTokenFor(otherToken) })).status).toBe(403);
     expect(await store.tasks.list({ limit: 10 })).toHaveLength(0);
 
-    const created = await create({ 'x-csrf-token': csrfTokenFor(otherToken) });
+    const created = await create({ 'x-csrf-token': csrfOf(cookie) });
     expect(created.status).toBe(201);
     const id = ((await created.json()) as { task: { id: string } }).task.id;
     expect((await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: { cookie } })).status).toBe(403);
-    const cancelled = await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfTokenFor(otherToken) } });
+    const cancelled = await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfOf(cookie) } });
     expect(cancelled.status).toBe(200);
     expect(((await cancelled.json()) as { task: { status: string; cancelled_by: string } }).task).toMatchObject({ status: 'CANCELLED', cancelled_by: 'dana' });
   });
@@ -156,21 +162,26 @@ describe('web sessions', () => {
     expect((await fetch(`${url}/v1/tasks`, { headers: { authorization: 'Bearer nope', cookie } })).status).toBe(401);
   });
 
-  it('signs out only with the page CSRF token, and a revoked token ends the session', async () => {
+  it('signs out only with the page CSRF token, and signing out ends the session on the server', async () => {
     const dana = await store.users.getByName('dana');
     const t = (await store.users.createToken(dana!.id, 'short-lived')).token;
     const cookie = await signIn(t);
     const refused = await fetch(`${url}/signout`, form({ csrf: 'wrong' }, { cookie }));
     expect(refused.status).toBe(403);
-    const out = await fetch(`${url}/signout`, form({ csrf: csrfTokenFor(t) }, { cookie }));
+    expect((await fetch(`${url}/v1/tasks`, { headers: { cookie } })).status).toBe(200);
+    const out = await fetch(`${url}/signout`, form({ csrf: csrfOf(cookie) }, { cookie }));
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe('/signin');
     expect(out.headers.get('set-cookie')).toMatch(/^bgagent_session=; Max-Age=0/);
-
-    const info = (await store.users.listTokens()).find((x) => x.name === 'short-lived')!;
-    await store.users.revokeToken(info.id);
-    const res = await fetch(`${url}/v1/tasks`, { headers: { cookie } });
-    expect(res.status).toBe(401);
+    // A copy of the cookie kept after sign-out is worth nothing.
+    expect((await fetch(`${url}/v1/tasks`, { headers: { cookie } })).status).toBe(401);
     expect((await fetch(`${url}/`, { headers: { cookie }, redirect: 'manual' })).status).toBe(303);
+    // The token itself still works.
+    expect((await fetch(`${url}/v1/tasks`, { headers: { authorization: `Bearer ${t}` } })).status).toBe(200);
+  });
+
+  it('refuses the API token itself as a session cookie', async () => {
+    const res = await fetch(`${url}/v1/tasks`, { headers: { cookie: `bgagent_session=${encodeURIComponent(token)}` } });
+    expect(res.status).toBe(401);
   });
 });

@@ -210,6 +210,8 @@ const js = `(function () {
         streamState.textContent = 'ended';
         loadTask();
       });
+      // The session ended (signed out elsewhere, expired, or its token revoked).
+      source.addEventListener('closed', function () { source.close(); signIn(); });
     });
   }
 

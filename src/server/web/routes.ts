@@ -3,7 +3,7 @@ import type { Store } from '../../store/index.js';
 import type { User } from '../../tasks/task.js';
 import { ASSETS } from './assets.js';
 import { signInPage, taskListPage, taskPage } from './pages.js';
-import { clearedSessionCookie, csrfTokenFor, csrfTokenMatches, readSessionToken, sessionCookie } from './session.js';
+import { clearedSessionCookie, csrfTokenFor, csrfTokenMatches, readSessionId, sessionCookie } from './session.js';
 
 const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -25,8 +25,11 @@ const PUBLIC = { config: { access: 'public' } } as const;
  * The web page: sign-in, the task list and a task's live page. Pages are shells the script fills from
  * the /v1 API, which accepts the session cookie set here (see ./session.ts).
  */
-export async function webRoutes(app: FastifyInstance, deps: { store: Store }): Promise<void> {
+export async function webRoutes(app: FastifyInstance, deps: { store: Store; publicUrl?: string }): Promise<void> {
   const { store } = deps;
+  // Behind a TLS proxy, req.protocol is https only when BGAGENT_TRUST_PROXY lets Fastify believe X-Forwarded-Proto.
+  const publicHttps = deps.publicUrl?.startsWith('https:') ?? false;
+  const secureCookie = (req: FastifyRequest) => publicHttps || req.protocol === 'https';
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
@@ -37,15 +40,15 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
     );
   }
 
-  async function session(req: FastifyRequest): Promise<{ user: User; token: string } | undefined> {
-    const token = readSessionToken(req);
-    const user = token ? await store.users.authenticate(token) : undefined;
-    return token && user ? { user, token } : undefined;
+  async function session(req: FastifyRequest): Promise<{ user: User; sessionId: string } | undefined> {
+    const sessionId = readSessionId(req);
+    const user = sessionId ? await store.webSessions.authenticate(sessionId) : undefined;
+    return sessionId && user ? { user, sessionId } : undefined;
   }
 
-  async function pageSession(user: User, token: string) {
+  async function pageSession(user: User, sessionId: string) {
     const users = user.isAdmin ? await store.users.list() : [user];
-    return { user, csrf: csrfTokenFor(token), userNames: Object.fromEntries(users.map((u) => [u.id, u.name])) };
+    return { user, csrf: csrfTokenFor(sessionId), userNames: Object.fromEntries(users.map((u) => [u.id, u.name])) };
   }
 
   function toSignIn(req: FastifyRequest, reply: FastifyReply) {
@@ -56,14 +59,14 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
     const s = await session(req);
     if (!s) return toSignIn(req, reply);
     const filters = { status: String(req.query.status ?? ''), repo: String(req.query.repo ?? '') };
-    return reply.headers(PAGE_HEADERS).send(taskListPage(await pageSession(s.user, s.token), filters));
+    return reply.headers(PAGE_HEADERS).send(taskListPage(await pageSession(s.user, s.sessionId), filters));
   });
 
   app.get<{ Params: { id: string } }>('/tasks/:id', PUBLIC, async (req, reply) => {
     if (!TASK_ID.test(req.params.id)) return reply.callNotFound();
     const s = await session(req);
     if (!s) return toSignIn(req, reply);
-    return reply.headers(PAGE_HEADERS).send(taskPage(await pageSession(s.user, s.token), req.params.id));
+    return reply.headers(PAGE_HEADERS).send(taskPage(await pageSession(s.user, s.sessionId), req.params.id));
   });
 
   app.get<{ Querystring: { next?: string } }>('/signin', PUBLIC, async (req, reply) => {
@@ -74,19 +77,21 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store }): P
     const next = safeNext(req.body?.next);
     if (!sameOrigin(req)) return reply.status(403).headers(PAGE_HEADERS).send(signInPage({ next, error: 'Sign-in must come from this site.' }));
     const token = String(req.body?.token ?? '').trim();
-    const user = token ? await store.users.authenticate(token) : undefined;
-    if (!user) {
+    const found = token ? await store.users.authenticateToken(token) : undefined;
+    if (!found) {
       req.log.info('web sign-in refused: unknown or revoked token');
       return reply.status(401).headers(PAGE_HEADERS).send(signInPage({ next, error: 'That token is not valid (unknown or revoked).' }));
     }
-    req.log.info({ user: user.name }, 'web sign-in');
-    return reply.header('set-cookie', sessionCookie(token, isHttps(req))).redirect(next, 303);
+    const sessionId = await store.webSessions.create(found.tokenId, found.user.id);
+    req.log.info({ user: found.user.name }, 'web sign-in');
+    return reply.header('set-cookie', sessionCookie(sessionId, secureCookie(req))).redirect(next, 303);
   });
 
   app.post<{ Body: { csrf?: string } }>('/signout', PUBLIC, async (req, reply) => {
-    const token = readSessionToken(req);
-    if (token && !csrfTokenMatches(token, req.body?.csrf)) return reply.status(403).headers(PAGE_HEADERS).send('Sign-out needs the page’s CSRF token.');
-    return reply.header('set-cookie', clearedSessionCookie(isHttps(req))).redirect('/signin', 303);
+    const sessionId = readSessionId(req);
+    if (sessionId && !csrfTokenMatches(sessionId, req.body?.csrf)) return reply.status(403).headers(PAGE_HEADERS).send('Sign-out needs the page’s CSRF token.');
+    if (sessionId) await store.webSessions.delete(sessionId);
+    return reply.header('set-cookie', clearedSessionCookie(secureCookie(req))).redirect('/signin', 303);
   });
 }
 
@@ -116,8 +121,4 @@ function sameOrigin(req: FastifyRequest): boolean {
   } catch {
     return false;
   }
-}
-
-function isHttps(req: FastifyRequest): boolean {
-  return req.protocol === 'https';
 }

@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from './connection.js';
+import { userFromRow } from './rows.js';
+import type { User } from '../tasks/task.js';
+
+export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;
+export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
+// Recording every request would make every page request a write; a minute is precise enough for a 2 h idle limit.
+const TOUCH_AFTER_MS = 60_000;
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+function hashSessionId(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+/**
+ * Web sign-ins. The cookie holds a random 32-byte id; the table holds only its SHA-256, the API token it
+ * is bound to and its expiry (12 h after sign-in, or 2 h without a request). A session ends when it is
+ * signed out, expires, its token is revoked or its user is gone. All state is in the database, so every
+ * API process accepts every session.
+ */
+export class WebSessionStore {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  /** A new session for this token; returns the clear id for the cookie (never stored). Sweeps expired ones. */
+  async create(tokenId: string, userId: string): Promise<string> {
+    await this.sweep();
+    const id = randomBytes(32).toString('base64url');
+    const now = this.now();
+    await this.db.kysely
+      .insertInto('web_sessions')
+      .values({ id: hashSessionId(id), token_id: tokenId, user_id: userId, created_at: now, last_seen_at: now, expires_at: now + SESSION_LIFETIME_MS })
+      .execute();
+    return id;
+  }
+
+  /**
+   * The user of a live session. `touch` counts the call as activity (a request); a stream's re-check does not,
+   * so an open page alone does not keep a session alive past its idle limit.
+   */
+  async authenticate(id: string, opts: { touch: boolean } = { touch: true }): Promise<User | undefined> {
+    if (!SESSION_ID.test(id)) return undefined;
+    const now = this.now();
+    const row = await this.db.kysely
+      .selectFrom('web_sessions')
+      .innerJoin('api_tokens', 'api_tokens.id', 'web_sessions.token_id')
+      .innerJoin('users', 'users.id', 'web_sessions.user_id')
+      .selectAll('users')
+      .select(['web_sessions.id as session_id', 'web_sessions.last_seen_at'])
+      .where('web_sessions.id', '=', hashSessionId(id))
+      .where('web_sessions.expires_at', '>', now)
+      .where('web_sessions.last_seen_at', '>', now - SESSION_IDLE_MS)
+      .where('api_tokens.revoked_at', 'is', null)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    if (opts.touch && now - row.last_seen_at > TOUCH_AFTER_MS) {
+      await this.db.kysely.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', row.session_id).execute();
+    }
+    return userFromRow(row);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!SESSION_ID.test(id)) return;
+    await this.db.kysely.deleteFrom('web_sessions').where('id', '=', hashSessionId(id)).execute();
+  }
+
+  /** Deletes sessions past their absolute or idle expiry (they are refused anyway; this only keeps the table small). */
+  async sweep(): Promise<number> {
+    const now = this.now();
+    const result = await this.db.kysely
+      .deleteFrom('web_sessions')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', now - SESSION_IDLE_MS)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+}
