@@ -4,6 +4,7 @@ import { ApiClient, clientOptionsFromEnv } from './client.js';
 import { registerLinearAppCommands } from './linear-app.js';
 import { registerLinearSessionCommands } from './linear-sessions.js';
 import { printJson, printTable } from './output.js';
+import { displayReference, LITERAL_DISPLAY } from '../credentials/index.js';
 
 const api = () => new ApiClient(clientOptionsFromEnv());
 
@@ -18,9 +19,9 @@ export function registerLinearCommands(program: Command): void {
 
   linear
     .command('setup')
-    .description('Register the Linear workspace of an API key (stored in the vault as linear-api-key), link its owner to the admin user, print the webhook URL')
+    .description('Register the Linear workspace of an API key (a key given as a value is stored encrypted in the database, as db:linear-<workspace>-api-key), link its owner to the admin user, print the webhook URL')
     .option('--api-key-stdin', 'read the Linear API key from stdin')
-    .option('--api-key-ref <ref>', 'use a credential reference instead (env:…, aws-secrets-manager:…, agentcore:…)')
+    .option('--api-key-ref <ref>', 'use a credential reference instead (env:…, vault:…, aws-secrets-manager:…, agentcore:…); prefer --api-key-stdin for a value: arguments are visible to other users of the machine')
     .option('--signing-secret-stdin', "read the webhook's signing secret from stdin (after the API key, one per line)")
     .option('--signing-secret-ref <ref>', 'a credential reference for the signing secret')
     .option('--json', 'print JSON')
@@ -32,6 +33,11 @@ export function registerLinearCommands(program: Command): void {
       if (o.signingSecretStdin) body.signing_secret = lines.shift() ?? '';
       if (o.signingSecretRef) body.signing_secret_ref = o.signingSecretRef;
       const { data } = await api().request<{ workspace: { id: string; name: string; signing_secret_ref: string | null }; viewer: { name: string }; webhook_url: string }>('POST', '/v1/linear/setup', body);
+      for (const [flag, given] of [['--api-key-ref', o.apiKeyRef], ['--signing-secret-ref', o.signingSecretRef]] as const) {
+        if (given !== undefined && displayReference(given) === LITERAL_DISPLAY) {
+          process.stderr.write(`warning: ${flag} held a value, not a credential reference; it is stored encrypted in the database, but command-line arguments are visible to other users of this machine: use ${flag.replace('-ref', '-stdin')} next time\n`);
+        }
+      }
       if (o.json) return printJson(data);
       process.stdout.write(
         [

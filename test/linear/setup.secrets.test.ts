@@ -81,6 +81,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       });
     }
 
+    it('bgagent linear setup with values in the --…-ref flags: stored encrypted, with a warning that arguments are visible', async () => {
+      const r = await rig();
+      const org = r.emu.seeded!.organization.id;
+      const signingSecret = `whsec_canary_${randomBytes(12).toString('hex')}`;
+      const setup = await runCli(['linear', 'setup', '--api-key-ref', r.apiKey, '--signing-secret-ref', signingSecret, '--json'], { ...r.cliEnv, BGAGENT_URL: r.server.url });
+      expect(setup.code, setup.stderr).toBe(0);
+      expect(JSON.parse(setup.stdout).workspace).toMatchObject({ api_key_ref: `db:linear-${org}-api-key`, signing_secret_ref: `db:linear-${org}-signing-secret` });
+      expect(setup.stderr).toContain('warning: --api-key-ref held a value, not a credential reference');
+      expect(setup.stderr).toContain('use --api-key-stdin next time');
+      expect(setup.stderr).toContain('warning: --signing-secret-ref held a value');
+      const everything = setup.stdout + setup.stderr + (await dumpDatabase(r.server.store));
+      for (const secret of [r.apiKey, signingSecret]) expect(everything).not.toContain(secret);
+      expect(await r.webhookAccepted(signingSecret)).toBe(true);
+    });
+
     it('shows a reference as scheme and name, and refuses a malformed one without changing anything', async () => {
       const r = await rig();
       await new LocalVault({ dataDir: r.dataDir }).set('my-linear-key', 'api-key', r.apiKey);
