@@ -7,11 +7,7 @@ export interface RetentionJobOptions {
   /** What ended longer ago than this is deleted (BGAGENT_RETENTION_DAYS). */
   retentionMs: number;
   logger: Logger;
-  /** Default: hourly. */
-  intervalMs?: number;
-  batchSize?: number;
   onDeleted?: (table: RetainedTable, rows: number) => void;
-  now?: () => number;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -30,17 +26,16 @@ export class RetentionJob {
 
   start(): void {
     void this.run();
-    this.timer = setInterval(() => void this.run(), this.opts.intervalMs ?? HOUR_MS);
+    this.timer = setInterval(() => void this.run(), HOUR_MS);
     this.timer.unref();
   }
 
   /** One pass; undefined when a pass is already under way here (or it failed: logged). */
-  run(): Promise<DeletedRows | undefined> {
+  private run(): Promise<DeletedRows | undefined> {
     if (this.current || this.stopped) return Promise.resolve(undefined);
-    const before = (this.opts.now ?? Date.now)() - this.opts.retentionMs;
+    const before = Date.now() - this.opts.retentionMs;
     this.current = deleteExpired(this.opts.store.db, {
       before,
-      batchSize: this.opts.batchSize,
       proceed: () => !this.stopped,
       onDeleted: this.opts.onDeleted,
     })

@@ -22,7 +22,7 @@ export interface DeleteExpiredOptions {
   onDeleted?: (table: RetainedTable, rows: number) => void;
 }
 
-export const DEFAULT_RETENTION_BATCH_SIZE = 1000;
+const DEFAULT_RETENTION_BATCH_SIZE = 1000;
 
 /** pg_try_advisory_xact_lock key of the retention job: one PostgreSQL process deletes at a time. */
 const RETENTION_LOCK_KEY = 0x62676172; // "bgar"
