@@ -40,7 +40,7 @@ export interface RunnerDeps {
   now?: () => number;
 }
 
-export const DEFAULT_MAX_OUTPUT_EVENTS_PER_TASK = 5000;
+const DEFAULT_MAX_OUTPUT_EVENTS_PER_TASK = 5000;
 
 const AUTHOR = { authorName: 'bgagent', authorEmail: 'bgagent@users.noreply.local' };
 
