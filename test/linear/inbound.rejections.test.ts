@@ -1,20 +1,25 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { linearMessages } from '../../src/linear/messages.js';
+import { DEFAULT_API_KEY } from '../support/linear/state.js';
 import { startInboundRig, type InboundRig } from './inbound.support.js';
 
 const SECRET_ENV = 'BGAGENT_TEST_INBOUND_REJECTIONS_SECRET';
+const KEY_ENV = 'BGAGENT_TEST_INBOUND_REJECTIONS_LINEAR_KEY';
 
 describe('Linear label rejections through the real server: a comment and a ❌ on the issue', () => {
   let rig: InboundRig;
   beforeAll(() => {
     process.env[SECRET_ENV] = 'whsec_inbound_tests_0123456789';
+    process.env[KEY_ENV] = DEFAULT_API_KEY;
   });
   afterAll(() => {
     delete process.env[SECRET_ENV];
+    delete process.env[KEY_ENV];
   });
   beforeEach(async () => {
-    // The fallback secret verifies a webhook that names no organization.
-    rig = await startInboundRig({ env: { LINEAR_WEBHOOK_SECRET: `env:${SECRET_ENV}`, LINEAR_API_KEY: 'vault:linear-api-key' } });
+    // The fallback secret verifies a webhook that names no organization, and the fallback key reports on it
+    // (setup keeps the workspace's own key as db:linear-<workspace>-api-key, not as LINEAR_API_KEY's default).
+    rig = await startInboundRig({ env: { LINEAR_WEBHOOK_SECRET: `env:${SECRET_ENV}`, LINEAR_API_KEY: `env:${KEY_ENV}` } });
   });
   afterEach(async () => {
     await rig.destroy();
