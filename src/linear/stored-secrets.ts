@@ -23,8 +23,9 @@ export async function moveLinearSecretsIntoDatabase(deps: StoredSecretsDeps): Pr
   for (const w of await store.linear.listWorkspaces()) {
     try {
       const columns = [
-        ['api_key_ref', w.api_key_ref, 'api-key'],
-        ['signing_secret_ref', w.signing_secret_ref, 'signing-secret'],
+        // Not the names setup writes: a setup running meanwhile must not have its new value overwritten by the old one.
+        ['api_key_ref', w.api_key_ref, 'moved-api-key'],
+        ['signing_secret_ref', w.signing_secret_ref, 'moved-signing-secret'],
       ] as const;
       for (const [column, raw, suffix] of columns) {
         if (raw === null || !isLiteral(raw)) continue;

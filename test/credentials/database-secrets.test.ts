@@ -98,6 +98,11 @@ describe('secrets sealed in the database', () => {
     expect((await new LocalVault({ dataDir: dir, key: env.VAULT_KEY_FROM_ENV }).get('entry'))?.reveal()).toBe('w');
     // Not the text "env:VAULT_KEY_FROM_ENV" used as a passphrase.
     await expect(secretsOf(rows, { dataDir: dir, vaultKey: 'env:VAULT_KEY_FROM_ENV', env: {} }).databaseSecrets!.get('canary')).rejects.toMatchObject({ kind: 'persistent' });
+    // Through a db: reference, a key that does not resolve is a persistent error that says so, not a database fault.
+    await expect(secretsOf(rows, { dataDir: dir, vaultKey: 'env:VAULT_KEY_FROM_ENV', env: {} }).resolve('db:canary')).rejects.toMatchObject({
+      kind: 'persistent',
+      message: expect.stringContaining('the key (BGAGENT_VAULT_KEY) cannot be resolved'),
+    });
     for (const ref of ['vault:key', 'db:key']) {
       await expect(secretsOf(rows, { vaultKey: ref }).databaseSecrets!.get('canary')).rejects.toThrow(/BGAGENT_VAULT_KEY cannot name a vault: or db: secret/);
     }

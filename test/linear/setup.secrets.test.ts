@@ -137,7 +137,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       await r.restart();
       const row = await r.server.store.linear.getWorkspace(org);
-      expect(row).toMatchObject({ api_key_ref: `db:linear-${org}-api-key`, signing_secret_ref: `db:linear-${org}-signing-secret` });
+      expect(row).toMatchObject({ api_key_ref: `db:linear-${org}-moved-api-key`, signing_secret_ref: `db:linear-${org}-moved-signing-secret` });
       expect(await r.resolve(row!.api_key_ref)).toBe(r.apiKey);
       expect(await r.webhookAccepted(signingSecret)).toBe(true);
       expect(await r.server.store.linear.getWorkspace('legacy-ws')).toMatchObject({ api_key_ref: 'db:linear-oauth-legacy-ws' });

@@ -13,6 +13,8 @@ export class VaultCredentialProvider implements CredentialProvider {
       secret = await this.vault.get(ref.name);
     } catch (err) {
       if (err instanceof VaultError) throw new CredentialError('persistent', ref.display, err.message, err.remedy, 'VaultError');
+      // BGAGENT_VAULT_KEY is a reference that did not resolve.
+      if (err instanceof CredentialError) throw new CredentialError(err.kind, ref.display, `the vault key (BGAGENT_VAULT_KEY) cannot be resolved: ${err.message}`, err.remedy, err.code);
       throw new CredentialError('transient', ref.display, `the vault could not be read (${(err as Error).message})`);
     }
     if (!secret) {
