@@ -37,7 +37,7 @@ export async function moveLinearSecretsIntoDatabase(deps: StoredSecretsDeps): Pr
       }
       if (w.auth_kind === 'oauth') await moveOAuthPair(deps, w.id);
     } catch (err) {
-      logger.error({ workspaceId: w.id, reason: (err as Error).message, remedy: (err as { remedy?: string }).remedy }, 'could not move the secrets of a Linear workspace into the database; `bgagent doctor` shows what is left');
+      logger.error({ workspaceId: w.id, reason: (err as Error).message, remedy: (err as { remedy?: string }).remedy }, 'the secrets of a Linear workspace could not be checked or moved into the database; `bgagent doctor` shows what is wrong');
     }
   }
 }

@@ -8,7 +8,7 @@ import { LinearWorkspaceUnavailableError } from '../../src/linear/errors.js';
 import { OAuthTokenEndpoint } from '../../src/linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../../src/linear/oauth/token-vault.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { postgresSkipReason } from '../support/databases.js';
+import { postgresSkipReason, tempDir } from '../support/databases.js';
 import { waitFor } from '../support/server.js';
 import { captureLogs, LEVEL } from './capture-logs.js';
 import { databaseSecretsOf, oauthTokenVaultOf, startOAuthRig, type OAuthRig } from './oauth.support.js';
@@ -137,6 +137,18 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(refreshes().length).toBe(refreshesBefore + 1);
       }
       expect(rig.emu.oauth.calls.some((c) => c.error === 'invalid_grant')).toBe(false);
+    });
+
+    it('a process whose BGAGENT_VAULT_KEY differs gets an error naming it, and sends nothing to Linear', async () => {
+      const store = rig.server.databaseUrl ? await openStore({ dataDir: rig.server.dataDir, databaseUrl: rig.server.databaseUrl, migrate: false, poolSize: 2 }) : rig.server.store;
+      if (store !== rig.server.store) extraStores.push(store);
+      const clients = await anotherProcess({ vault: oauthTokenVaultOf(store, tempDir(), 'not the key the pair was sealed with') });
+      rig.emu.calls.length = 0;
+      const oauthSent = rig.emu.oauth.calls.length;
+      const failure = await viewerVia(clients).catch((e: unknown) => e);
+      expect(failure).toMatchObject({ code: 'TOKEN_UNAVAILABLE', message: expect.stringMatching(/cannot be decrypted .*BGAGENT_VAULT_KEY/) });
+      expect(rig.emu.calls).toHaveLength(0);
+      expect(rig.emu.oauth.calls.length).toBe(oauthSent);
     });
 
     it('a refresh the token endpoint fails (HTTP 503) keeps the still-valid token and does not try again at every call', async () => {

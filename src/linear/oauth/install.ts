@@ -63,7 +63,7 @@ export type CallbackOutcome =
 /**
  * The callback: the state proves the request belongs to an install this server started (once, before it
  * expires). Exchanges the code with the verifier, reads the app user and workspace with the new token, stores
- * the tokens in the vault and records the workspace. A failure leaves workspaces and tokens untouched.
+ * the tokens in the database (sealed) and records the workspace. A failure leaves workspaces and tokens untouched.
  */
 export async function completeInstall(deps: OAuthInstallDeps, q: CallbackQuery): Promise<CallbackOutcome> {
   const { store, logger } = deps;
