@@ -79,12 +79,6 @@ async function authenticate(store: Store, req: FastifyRequest): Promise<{ user: 
   return { user: found.user, credential: { kind: 'token', tokenId: found.tokenId } };
 }
 
-/** Whether a request's credential still holds: the token not revoked, the session not ended (a check is not activity). */
-export async function credentialActive(store: Store, credential: Credential): Promise<boolean> {
-  if (credential.kind === 'token') return store.users.tokenActive(credential.tokenId);
-  return (await store.webSessions.authenticate(credential.sessionId, { touch: false })) !== undefined;
-}
-
 /** Another user's task is answered as missing, so its existence is not revealed. */
 async function requireOwner(store: Store, req: FastifyRequest): Promise<void> {
   const id = (req.params as { id: string }).id;

@@ -4,7 +4,7 @@ import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { isTerminal } from '../tasks/states.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
-import { credentialActive } from './auth.js';
+import { CredentialWatch } from './credential-watch.js';
 import { TaskEventFeed } from './event-feed.js';
 import { eventJson } from './serialize.js';
 
@@ -13,7 +13,7 @@ const PAGE = 500;
 export interface EventStreamLimits {
   /** Open streams per user in this process (BGAGENT_MAX_STREAMS_PER_USER); one more is refused with 429. */
   maxPerUser: number;
-  /** How often an open stream checks that its token or session still holds. */
+  /** How often open streams' tokens and sessions are checked again (all together, see ./credential-watch.ts). */
   recheckMs: number;
   /** The shared feed's database poll. */
   pollMs: number;
@@ -30,6 +30,7 @@ export const DEFAULT_STREAM_LIMITS: EventStreamLimits = { maxPerUser: 20, rechec
  */
 export class TaskEventStreams {
   private readonly feed: TaskEventFeed;
+  private readonly credentials: CredentialWatch;
   private readonly openPerUser = new Map<string, number>();
   private readonly stops = new Set<() => void>();
   private readonly limits: EventStreamLimits;
@@ -37,12 +38,14 @@ export class TaskEventStreams {
   constructor(private readonly deps: { store: Store; signals: TaskSignals; logger: Logger; limits?: Partial<EventStreamLimits> }) {
     this.limits = { ...DEFAULT_STREAM_LIMITS, ...deps.limits };
     this.feed = new TaskEventFeed({ store: deps.store, signals: deps.signals, logger: deps.logger, pollMs: this.limits.pollMs });
+    this.credentials = new CredentialWatch({ store: deps.store, logger: deps.logger, intervalMs: this.limits.recheckMs });
   }
 
   /** Ends every open stream and the feed (the server is closing). */
   close(): void {
     for (const stop of [...this.stops]) stop();
     this.feed.close();
+    this.credentials.close();
   }
 
   async serve(req: FastifyRequest, reply: FastifyReply, taskId: string, after: number): Promise<void> {
@@ -63,7 +66,7 @@ export class TaskEventStreams {
 
   private async run(req: FastifyRequest, reply: FastifyReply, taskId: string, after: number): Promise<void> {
     const { store } = this.deps;
-    const { recheckMs, keepAliveMs } = this.limits;
+    const { keepAliveMs } = this.limits;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -73,6 +76,7 @@ export class TaskEventStreams {
       'x-request-id': req.id,
     });
     let closed = false;
+    let credentialEnded = false;
     let woken = true; // the first pass reads what is there
     let resolveWait: (() => void) | undefined;
     const wake = () => {
@@ -84,27 +88,24 @@ export class TaskEventStreams {
       resolveWait?.();
     };
     const unwatch = this.feed.watch(taskId, wake);
+    const unwatchCredential = this.credentials.watch(req.credential, () => {
+      credentialEnded = true;
+      stop();
+    });
     this.stops.add(stop);
     req.raw.on('close', stop);
     let lastWrite = Date.now();
-    let lastCheck = Date.now();
     const send = (event: string, data: unknown, id?: number) => {
       res.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       lastWrite = Date.now();
     };
     try {
       while (!closed) {
-        if (Date.now() - lastCheck >= recheckMs) {
-          lastCheck = Date.now();
-          if (!(await credentialActive(store, req.credential))) {
-            const what = req.credential.kind === 'token' ? 'the API token was revoked' : 'the session ended (signed out, expired or its token was revoked)';
-            send('closed', { reason: 'UNAUTHORIZED', message: `${what}; sign in again` });
-            break;
-          }
-        }
         if (woken) {
           woken = false;
           const events = await store.tasks.listEvents(taskId, after, PAGE);
+          // Ended (e.g. the credential) while reading: nothing more goes out.
+          if (closed) break;
           for (const e of events) {
             send('task_event', eventJson(e), e.id);
             after = e.id;
@@ -129,7 +130,7 @@ export class TaskEventStreams {
           lastWrite = Date.now();
         }
         if (woken || closed) continue;
-        const waitMs = Math.max(0, Math.min(recheckMs - (Date.now() - lastCheck), keepAliveMs - (Date.now() - lastWrite)));
+        const waitMs = Math.max(0, keepAliveMs - (Date.now() - lastWrite));
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, waitMs);
           resolveWait = () => {
@@ -139,10 +140,15 @@ export class TaskEventStreams {
         });
         resolveWait = undefined;
       }
+      if (credentialEnded) {
+        const what = req.credential.kind === 'token' ? 'the API token was revoked' : 'the session ended (signed out, expired or its token was revoked)';
+        send('closed', { reason: 'UNAUTHORIZED', message: `${what}; sign in again` });
+      }
     } catch (err) {
       req.log.warn({ err }, 'event stream ended with an error');
     } finally {
       unwatch();
+      unwatchCredential();
       this.stops.delete(stop);
       res.end();
     }

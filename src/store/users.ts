@@ -102,16 +102,17 @@ export class UserStore {
     return { user: userFromRow(row), tokenId: row.token_id };
   }
 
-  /** Whether the token is still usable (not revoked, its user still there), without counting it as a use. */
-  async tokenActive(tokenId: string): Promise<boolean> {
-    const row = await this.db.kysely
+  /** Which of these tokens are still usable (not revoked, their user still there), without counting it as a use. */
+  async activeTokenIds(tokenIds: readonly string[]): Promise<string[]> {
+    if (!tokenIds.length) return [];
+    const rows = await this.db.kysely
       .selectFrom('api_tokens')
       .innerJoin('users', 'users.id', 'api_tokens.user_id')
       .select('api_tokens.id')
-      .where('api_tokens.id', '=', tokenId)
+      .where('api_tokens.id', 'in', [...tokenIds])
       .where('api_tokens.revoked_at', 'is', null)
-      .executeTakeFirst();
-    return row !== undefined;
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   async listTokens(): Promise<ApiTokenInfo[]> {

@@ -34,29 +34,39 @@ export class WebSessionStore {
     return id;
   }
 
-  /**
-   * The user of a live session. `touch` counts the call as activity (a request); a stream's re-check does not,
-   * so an open page alone does not keep a session alive past its idle limit.
-   */
-  async authenticate(id: string, opts: { touch: boolean } = { touch: true }): Promise<User | undefined> {
+  /** The user of a live session; counts as activity (the idle limit starts again, recorded at most once a minute). */
+  async authenticate(id: string): Promise<User | undefined> {
     if (!SESSION_ID.test(id)) return undefined;
     const now = this.now();
-    const row = await this.db.kysely
-      .selectFrom('web_sessions')
-      .innerJoin('api_tokens', 'api_tokens.id', 'web_sessions.token_id')
-      .innerJoin('users', 'users.id', 'web_sessions.user_id')
+    const row = await this.live(now)
       .selectAll('users')
       .select(['web_sessions.id as session_id', 'web_sessions.last_seen_at'])
       .where('web_sessions.id', '=', hashSessionId(id))
-      .where('web_sessions.expires_at', '>', now)
-      .where('web_sessions.last_seen_at', '>', now - SESSION_IDLE_MS)
-      .where('api_tokens.revoked_at', 'is', null)
       .executeTakeFirst();
     if (!row) return undefined;
-    if (opts.touch && now - row.last_seen_at > TOUCH_AFTER_MS) {
+    if (now - row.last_seen_at > TOUCH_AFTER_MS) {
       await this.db.kysely.updateTable('web_sessions').set({ last_seen_at: now }).where('id', '=', row.session_id).execute();
     }
     return userFromRow(row);
+  }
+
+  /** Which of these (clear) session ids are still live; not counted as activity. */
+  async activeIds(ids: readonly string[]): Promise<string[]> {
+    const byHash = new Map(ids.filter((id) => SESSION_ID.test(id)).map((id) => [hashSessionId(id), id]));
+    if (!byHash.size) return [];
+    const rows = await this.live(this.now()).select('web_sessions.id').where('web_sessions.id', 'in', [...byHash.keys()]).execute();
+    return rows.map((r) => byHash.get(r.id)!);
+  }
+
+  /** Sessions within both expiries whose token is not revoked and whose user is still there. */
+  private live(now: number) {
+    return this.db.kysely
+      .selectFrom('web_sessions')
+      .innerJoin('api_tokens', 'api_tokens.id', 'web_sessions.token_id')
+      .innerJoin('users', 'users.id', 'web_sessions.user_id')
+      .where('web_sessions.expires_at', '>', now)
+      .where('web_sessions.last_seen_at', '>', now - SESSION_IDLE_MS)
+      .where('api_tokens.revoked_at', 'is', null);
   }
 
   async delete(id: string): Promise<void> {

@@ -53,6 +53,33 @@ async function openStream(url: string, headers: Record<string, string>): Promise
   return stream;
 }
 
+type Query = { sql: string; parameters: readonly unknown[] };
+
+/** The store with every query it runs recorded in `queries`. */
+function countedStore(store: Store, queries: Query[]): Store {
+  const base = store.db.kysely;
+  const counter: KyselyPlugin = {
+    transformQuery({ node, queryId }) {
+      const compiled = base.getExecutor().compileQuery(node, queryId);
+      queries.push({ sql: compiled.sql, parameters: compiled.parameters });
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  };
+  const db = { ...store.db, kysely: base.withPlugin(counter) };
+  return { ...store, db, tasks: new TaskStore(db), users: new UserStore(db), webSessions: new WebSessionStore(db) };
+}
+
+async function createTask(url: string, token: string): Promise<string> {
+  const res = await fetch(`${url}/v1/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ repo: 'demo', task: 'Watch me' }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { task: { id: string } }).task.id;
+}
+
 for (const target of storeTargets) {
   describe.skipIf(target.skipReason)(`web sessions on ${target.name}`, () => {
     let now = Date.UTC(2026, 0, 1);
@@ -98,15 +125,7 @@ for (const target of storeTargets) {
     const apiStatus = async (cookie: string) => (await fetch(`${url}/v1/tasks`, { headers: { cookie } })).status;
     const sessionRows = () => store.db.kysely.selectFrom('web_sessions').selectAll().execute();
 
-    async function newTask(token: string): Promise<string> {
-      const res = await fetch(`${url}/v1/tasks`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ repo: 'demo', task: 'Watch me' }),
-      });
-      expect(res.status).toBe(201);
-      return ((await res.json()) as { task: { id: string } }).task.id;
-    }
+    const newTask = (token: string) => createTask(url, token);
 
     it('puts a random session id in the cookie, never the token, and stores only its hash', async () => {
       const canary = await newToken('canary');
@@ -264,21 +283,11 @@ for (const target of storeTargets) {
     let app: FastifyInstance;
     let url: string;
     let token: string;
-    const queries: { sql: string; parameters: readonly unknown[] }[] = [];
+    const queries: Query[] = [];
 
     beforeAll(async () => {
       store = await target.open();
-      const base = store.db.kysely;
-      const counter: KyselyPlugin = {
-        transformQuery({ node, queryId }) {
-          const compiled = base.getExecutor().compileQuery(node, queryId);
-          queries.push({ sql: compiled.sql, parameters: compiled.parameters });
-          return node;
-        },
-        transformResult: async ({ result }) => result,
-      };
-      const db = { ...store.db, kysely: base.withPlugin(counter) };
-      const counted: Store = { ...store, db, tasks: new TaskStore(db), users: new UserStore(db), webSessions: new WebSessionStore(db) };
+      const counted = countedStore(store, queries);
       // Credential re-checks are far apart here, so only the feed's polls run while nothing changes.
       app = await buildApp({ store: counted, signals: new TaskSignals(), logger: silentLogger, streamLimits: { recheckMs: 10 * 60_000, pollMs: 20 } });
       await app.listen({ host: '127.0.0.1', port: 0 });
@@ -328,6 +337,72 @@ for (const target of storeTargets) {
         expect(reads.length).toBeGreaterThan(0);
         for (const q of reads) expect(q.parameters).toContain(ids[3]);
         expect(streams.filter((s, i) => i !== 3).every((s) => s.events.length === 1)).toBe(true);
+      } finally {
+        for (const s of streams) s.close();
+      }
+    });
+  });
+
+  describe.skipIf(target.skipReason)(`credential re-checks on ${target.name}`, () => {
+    let store: TestStore;
+    let app: FastifyInstance;
+    let url: string;
+    const queries: Query[] = [];
+
+    beforeAll(async () => {
+      store = await target.open();
+      // Frequent re-checks, rare polls: while nothing changes, only re-checks run.
+      app = await buildApp({ store: countedStore(store, queries), signals: new TaskSignals(), logger: silentLogger, streamLimits: { recheckMs: 20, pollMs: 10 * 60_000 } });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      await store.repos.upsert({ name: 'demo', cloneUrl: 'file:///nowhere.git', defaultBranch: 'main', agent: 'command', agentSettings: { command: 'true' } });
+    });
+    afterAll(async () => {
+      await app?.close();
+      await store?.destroy();
+    });
+
+    const tokenChecks = () => queries.filter((q) => /^select "api_tokens"\."id" from "api_tokens"/.test(q.sql));
+    const sessionChecks = () => queries.filter((q) => /^select "web_sessions"\."id" from "web_sessions"/.test(q.sql));
+
+    it('checks the tokens and sessions of all open streams in one query each, and ends only the revoked ones', async () => {
+      const tokens: { token: string; id: string }[] = [];
+      for (const name of ['ann', 'bob', 'cy']) {
+        const u = await store.users.ensure(name);
+        const { token, info } = await store.users.createToken(u.id, 'w');
+        tokens.push({ token, id: info.id });
+      }
+      // Each user watches a task of their own.
+      const taskOf = new Map<string, string>();
+      for (const t of tokens) taskOf.set(t.id, await createTask(url, t.token));
+      const sessions: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const res = await fetch(`${url}/signin`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: tokens[2]!.token, next: '/' }).toString(),
+        });
+        sessions.push(res.headers.get('set-cookie')!.split(';')[0]!);
+      }
+      const byToken = await Promise.all(tokens.flatMap((t) => [0, 1].map(() => openStream(`${url}/v1/tasks/${taskOf.get(t.id)}/events`, { authorization: `Bearer ${t.token}` }))));
+      const bySession = await Promise.all(sessions.map((cookie) => openStream(`${url}/v1/tasks/${taskOf.get(tokens[2]!.id)}/events`, { cookie })));
+      const streams = [...byToken, ...bySession];
+      try {
+        expect(streams.map((s) => s.status)).toEqual(Array(8).fill(200));
+        const from = { tokens: tokenChecks().length, sessions: sessionChecks().length };
+        await waitFor(() => (tokenChecks().length >= from.tokens + 3 && sessionChecks().length >= from.sessions + 3 ? true : undefined), 10_000, 'three re-checks');
+        // From the second check on, all streams are watched: each check is one query naming every token (or session).
+        for (const q of tokenChecks().slice(from.tokens + 1)) expect(q.parameters).toEqual(expect.arrayContaining(tokens.map((t) => t.id)));
+        const hashes = sessions.map((c) => createHash('sha256').update(decodeURIComponent(c.slice(c.indexOf('=') + 1))).digest('hex'));
+        for (const q of sessionChecks().slice(from.sessions + 1)) expect(q.parameters).toEqual(expect.arrayContaining(hashes));
+
+        await store.users.revokeToken(tokens[0]!.id);
+        await waitFor(() => (byToken[0]!.ended && byToken[1]!.ended ? true : undefined), 10_000, 'the revoked token\'s streams to close');
+        expect(byToken[0]!.events.at(-1)).toMatchObject({ event: 'closed' });
+        const later = tokenChecks().length;
+        await waitFor(() => (tokenChecks().length >= later + 2 ? true : undefined), 10_000, 'two more re-checks');
+        expect(streams.slice(2).map((s) => s.ended)).toEqual(Array(6).fill(false));
       } finally {
         for (const s of streams) s.close();
       }
