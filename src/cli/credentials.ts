@@ -94,7 +94,11 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
     .description('Resolve a credential reference and report ok or why not (never the value)')
     .option('--json', 'print JSON')
     .action(async (ref: string, o: { json?: boolean }) => {
-      const status = await createCredentialResolver(config()).check(ref);
+      const c = config();
+      // db: references live in the database.
+      const database = ref.startsWith('db:') ? await openDatabaseIfAny(c) : undefined;
+      const status = await createCredentialResolver(c, undefined, database?.secrets).check(ref);
+      await database?.close();
       if (o.json) out(`${JSON.stringify(status, null, 2)}\n`);
       else out(formatStatus(status));
       if (status.status === 'error') process.exitCode = 1;

@@ -78,6 +78,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await r.resolve(`db:linear-${org}-signing-secret`)).toBe(signingSecret);
         expect(await r.webhookAccepted(signingSecret)).toBe(true);
         expect(await r.webhookAccepted('not-the-secret')).toBe(false);
+        const tested = await runCli(['credentials', 'test', `db:linear-${org}-api-key`], r.cliEnv);
+        expect(tested).toMatchObject({ code: 0, stdout: `ok  db:linear-${org}-api-key\n` });
       });
     }
 
