@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { TaskSignals } from '../../src/orchestrator/signals.js';
 import { buildApp } from '../../src/server/app.js';
-import { TaskStore, UserStore, WebSessionStore, type Store } from '../../src/store/index.js';
+import { openStore, TaskStore, UserStore, WebSessionStore, type Store } from '../../src/store/index.js';
 import { storeTargets, type TestStore } from '../support/databases.js';
 import { waitFor } from '../support/server.js';
 
@@ -224,6 +224,28 @@ for (const target of storeTargets) {
       } finally {
         now = start;
         await store.db.kysely.deleteFrom('web_sessions').execute();
+      }
+    });
+
+    it('keeps sessions in the database only: another process on it accepts the cookie, and a sign-out there ends it here', async () => {
+      const other = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl, now: () => now });
+      const otherApp = await buildApp({ store: other, signals: new TaskSignals(), logger: silentLogger });
+      try {
+        const { cookie, sessionId } = await signIn((await newToken('nia')).token);
+        const onOther = (headers: Record<string, string>) => otherApp.inject({ method: 'GET', url: '/v1/tasks', headers });
+        expect((await onOther({ cookie })).statusCode).toBe(200);
+        const { csrfTokenFor } = await import('../../src/server/web/session.js');
+        const out = await otherApp.inject({
+          method: 'POST',
+          url: '/signout',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ csrf: csrfTokenFor(sessionId) }).toString(),
+        });
+        expect(out.statusCode).toBe(303);
+        expect(await apiStatus(cookie)).toBe(401);
+      } finally {
+        await otherApp.close();
+        await other.close();
       }
     });
 
