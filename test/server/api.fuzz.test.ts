@@ -68,6 +68,8 @@ interface World {
   session: { cookie: string; csrf: string | undefined };
   /** Ids a path parameter could name: tasks, tokens, repos, teams, of this user and another. */
   ids: string[];
+  /** Bodies a route accepts, by "METHOD url", for the fuzz to break one field at a time (other routes get them all). */
+  validBodies: Record<string, Array<Record<string, unknown>>>;
   /** Seeded tasks that are not terminal: their event stream would stay open. */
   activeTaskIds: Set<string>;
   webhookSecret: string;
@@ -82,7 +84,7 @@ interface FuzzRequest {
   label: string;
 }
 
-function arbitraries(w: World) {
+function arbitraries(w: World, route: DeclaredRoute) {
   const { tokens, session } = w;
   const text = fc.oneof(fc.constantFrom(...nastyStrings), fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 }));
   const headerText = fc.oneof(fc.constantFrom('', ' ', '-x', 'null', long(300), long(9000)), fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 60 }));
@@ -106,8 +108,8 @@ function arbitraries(w: World) {
 
   // Mostly real credentials, so that most cases get past the access check into the handler.
   const authorization = fc.oneof(
-    { weight: 4, arbitrary: fc.constant(`Bearer ${tokens.admin}`) },
-    { weight: 3, arbitrary: fc.constant(`Bearer ${tokens.alice}`) },
+    { weight: 5, arbitrary: fc.constant(`Bearer ${tokens.admin}`) },
+    { weight: 4, arbitrary: fc.constant(`Bearer ${tokens.alice}`) },
     { weight: 2, arbitrary: fc.constant(`Bearer ${tokens.bob}`) },
     { weight: 2, arbitrary: fc.constant(undefined) },
     {
@@ -176,14 +178,24 @@ function arbitraries(w: World) {
     { weight: 1, arbitrary: text },
   );
   const fields = fc.dictionary(fieldName, knownValue, { maxKeys: 6 });
-  const validTask = fc.record({ repo: fc.constantFrom('demo', 'acme/app'), task: fc.constantFrom('fix the bug', ' x '), max_turns: fc.option(fc.integer({ min: -1, max: 1001 }), { nil: undefined }) });
+  // A valid body, as it is, without one field, or with one field set to a boundary value.
+  const nearlyValid = fc
+    .tuple(fc.constantFrom(...(w.validBodies[`${route.method} ${route.url}`] ?? Object.values(w.validBodies).flat())), fc.constantFrom('as-is', 'drop', 'set'), fieldName, knownValue)
+    .map(([valid, how, field, value]) => {
+      const body: Record<string, unknown> = { ...valid };
+      const keys = Object.keys(body);
+      if (how === 'drop' && keys.length) delete body[keys[field.length % keys.length]!];
+      if (how === 'set') body[keys.includes(field) || !keys.length ? field : keys[field.length % keys.length]!] = value;
+      return body;
+    });
 
   /** Bodies: JSON of known fields, any JSON, texts JSON.stringify never writes, and bytes that are not UTF-8. */
   const body: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
     { weight: 1, arbitrary: fc.constantFrom<Buffer>(Buffer.from([0xff, 0xfe, 0x00, 0x7b]), Buffer.from('{"task":"\udc00"}', 'utf8'), Buffer.from([0xc0, 0xaf])) },
     { weight: 2, arbitrary: fc.constant(undefined) },
     { weight: 6, arbitrary: fields.map((o) => JSON.stringify(o)) },
-    { weight: 2, arbitrary: validTask.map((o) => JSON.stringify(o)) },
+    { weight: 8, arbitrary: nearlyValid.map((o) => JSON.stringify(o)) },
+    { weight: 1, arbitrary: nearlyValid.map((o) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString()) },
     { weight: 2, arbitrary: fc.jsonValue().map((v) => JSON.stringify(v)) },
     { weight: 1, arbitrary: fc.anything().map((v) => { try { return JSON.stringify(v) ?? 'undefined'; } catch { return String(v); } }) },
     { weight: 1, arbitrary: fields.map((o) => new URLSearchParams(Object.entries(o).map(([k, v]): [string, string] => [k, String(v)])).toString()) },
@@ -219,7 +231,7 @@ function webhookSignatureFor(kind: string, payload: string, secret: string): str
 }
 
 function requestFor(w: World, route: DeclaredRoute) {
-  const a = arbitraries(w);
+  const a = arbitraries(w, route);
   const params = (route.url.match(/:[A-Za-z]+|\*/g) ?? []).map(() => a.param);
   return fc
     .record({
@@ -301,6 +313,10 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
     const aliceDone = (await ok('POST', '/v1/tasks', { repo: 'acme/app', task: 'done' }, alice)).task.id as string;
     await ok('DELETE', `/v1/tasks/${aliceDone}`, undefined, alice);
     await ok('POST', '/v1/linear/team-repos', { team_id: 'ENG', repo: 'demo' });
+    // A Linear workspace (the emulator's), so that project and link routes get past "not set up".
+    await ok('POST', '/v1/linear/setup', {});
+    const project = emu.state.addProject({ name: 'Fuzz' });
+    const install = (await ok('POST', '/v1/linear/oauth/installs', undefined)).install.id as string;
 
     // A browser session as the web page gets one: the sign-in form, then the CSRF token from a page.
     const signin = await fetch(`${server.url}/signin`, {
@@ -319,7 +335,22 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
       emu,
       tokens: { alice, bob, admin: server.adminToken, revoked: revokedToken.token },
       session: { cookie, csrf },
-      ids: [aliceTask, bobTask, aliceDone, aliceSpare, bobSpare, revokedToken.info.id, 'demo', 'acme/app', 'ENG', 'missing/repo', '01ARZ3NDEKTSV4RRFFQ69G5FAV', '00000000000000000000000000'],
+      ids: [aliceTask, bobTask, aliceDone, aliceSpare, bobSpare, revokedToken.info.id, 'demo', 'acme/app', 'ENG', 'missing/repo', project.id, install, emu.seeded!.organization.id, '01ARZ3NDEKTSV4RRFFQ69G5FAV', '00000000000000000000000000'],
+      validBodies: {
+        'POST /v1/tasks': [{ repo: 'demo', task: 'fix the bug' }, { repo: 'acme/app', task: 'x', issue: 'ENG-1', max_turns: 5, max_budget_usd: 1.5 }],
+        'POST /v1/tasks/:id/input': [{ text: 'a follow-up' }],
+        'POST /v1/repos': [
+          { name: 'fuzzed', clone_url: 'file:///nowhere.git', agent: 'command', agent_settings: { command: 'true' } },
+          { name: 'fuzzed/claude', clone_url: 'https://example.invalid/x.git', default_branch: 'dev', agent: 'claude' },
+        ],
+        'POST /v1/tokens': [{ user: 'carol', name: 'ci', max_concurrent: 2 }],
+        'POST /v1/linear/team-repos': [{ team_id: 'ENG', repo: 'acme/app' }],
+        'POST /v1/linear/projects': [{ project_id: project.id, repo: 'demo', label: 'agent' }],
+        'POST /v1/linear/links': [{ linear_user: 'ada@acme.test', user: 'alice' }],
+        'POST /v1/linear/setup': [{}, { api_key: DEFAULT_API_KEY }],
+        'POST /signin': [{ token: alice, next: '/tasks' }],
+        'POST /signout': [{ csrf: csrf ?? '' }],
+      },
       activeTaskIds: new Set([aliceTask, bobTask]),
       webhookSecret,
     };
@@ -367,6 +398,14 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
     expect(await snapshot(w.server.store)).toEqual(before);
   });
 
+  // Found by this fuzz (src/server/web/routes.ts): csrfTokenMatches gets the parsed JSON value, Buffer.from throws on a non-string.
+  it('answers a sign-out with a cookie and a csrf that is not a string 403, not 500', async () => {
+    for (const csrf of [1.5, null, { nested: true }, ['x']]) {
+      const res = await w.server.app.inject({ method: 'POST', url: '/signout', headers: { cookie: 'bgagent_session=anything', 'content-type': 'application/json' }, payload: JSON.stringify({ csrf }) });
+      expect({ csrf, status: res.statusCode }).toEqual({ csrf, status: 403 });
+    }
+  });
+
   it('answers every route below 500, and a 4xx writes nothing', async () => {
     const routes = declaredRoutes(w.server.app);
     const failures: string[] = [];
@@ -385,7 +424,7 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
           if (res.statusCode >= 400) expect(await snapshot(w.server.store), `${req.label} answered ${res.statusCode} but wrote`).toEqual(before);
         }),
         { numRuns: runsPerRoute },
-      ).catch((err: unknown) => failures.push(`${key}: ${(err as Error).message}\n${String((err as Error).cause ?? '').slice(0, 2000)}`));
+      ).catch((err: unknown) => failures.push(`${key}: ${(err as Error).message.slice(0, 3000)}\n${String((err as Error).cause ?? '').slice(0, 2000)}`));
     }
     expect(failures.join('\n\n')).toBe('');
     expect((await w.server.api('GET', '/readyz')).body.reason).toMatch(/workers are not running/);
