@@ -64,7 +64,7 @@ export type VaultKeyMaterial = { kind: 'raw'; key: Buffer } | { kind: 'passphras
 
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-export function rawKeyFrom(option: string): Buffer | undefined {
+function rawKeyFrom(option: string): Buffer | undefined {
   const s = option.trim();
   if (/^[0-9a-fA-F]{64}$/.test(s)) return Buffer.from(s, 'hex');
   if (/^[A-Za-z0-9+/]{43}=?$/.test(s) || /^[A-Za-z0-9_-]{43}$/.test(s)) {
