@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config/config.js';
-import { createCredentialResolver, CredentialError, parseCredentialReference } from '../credentials/index.js';
+import { createCredentialResolver, CredentialError, LITERAL_DISPLAY, parseCredentialReference } from '../credentials/index.js';
 import type { Store } from '../store/index.js';
 import type { CredentialStatus } from '../credentials/resolver.js';
 import { VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
 import { resolveSandbox, sandboxUnavailableMessage, setprivPath, type SandboxState } from '../sandbox/index.js';
+import { cloneUrlHasPassword } from '../workspace/clone-url.js';
 import { CliError } from './client.js';
 
 /** Where the credentials commands read and write; tests pass their own. */
@@ -112,7 +113,8 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
       const c = config();
       const database = await openDatabaseIfAny(c);
       const resolver = createCredentialResolver(c, undefined, database?.secrets);
-      const stored = database ? await linearWorkspaceReferences(database) : [];
+      const repos = database ? await repoCredentials(database) : { references: [], passwordsInUrls: [] };
+      const stored = [...(database ? await linearWorkspaceReferences(database) : []), ...repos.references];
       const configured: [string, string | undefined][] = [
         ['LINEAR_API_KEY', c.linear.apiKeyRef],
         ['LINEAR_WEBHOOK_SECRET', c.linear.webhookSecretRef],
@@ -143,6 +145,15 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
           status.message = `${status.message} (the default; Linear features stay off until it resolves)`;
         }
         rows.push({ variable, ...status });
+      }
+      for (const name of repos.passwordsInUrls) {
+        rows.push({
+          variable: `Repository ${name}: clone URL`,
+          ref: LITERAL_DISPLAY,
+          status: 'warn',
+          message: 'a password in the clone URL stored in the database (from before repositories had a git credential)',
+          remedy: `restart \`bgagent serve\`: at start it moves the password into the encrypted database secrets and stores a db: reference (or run \`bgagent repo add ${name} --url <URL without the password> --git-token-stdin\`)`,
+        });
       }
       await database?.close();
       const sandbox = await sandboxStatus(c);
@@ -191,6 +202,19 @@ async function linearWorkspaceReferences(store: Store): Promise<[string, string 
     });
   } catch {
     return []; // not migrated yet: no workspaces
+  }
+}
+
+/** Each repository's git credential reference, and the repositories whose stored clone URL holds a password. */
+async function repoCredentials(store: Store): Promise<{ references: [string, string][]; passwordsInUrls: string[] }> {
+  try {
+    const repos = await store.repos.list();
+    return {
+      references: repos.flatMap((r): [string, string][] => (!r.gitCredentialRef ? [] : [[`Repository ${r.name}: git credential`, r.gitCredentialRef]])),
+      passwordsInUrls: repos.filter((r) => cloneUrlHasPassword(r.cloneUrl)).map((r) => r.name),
+    };
+  } catch {
+    return { references: [], passwordsInUrls: [] }; // not migrated yet
   }
 }
 

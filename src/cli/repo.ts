@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { displayReference, LITERAL_DISPLAY } from '../credentials/index.js';
+import { cloneUrlHasPassword } from '../workspace/clone-url.js';
 import { ApiClient, CliError, clientOptionsFromEnv } from './client.js';
 import { printJson, printTable } from './output.js';
 
@@ -9,6 +12,7 @@ interface RepoJson {
   clone_url?: string;
   agent?: string;
   agent_settings?: Record<string, unknown>;
+  git_credential_ref?: string | null;
 }
 
 export function registerRepoCommands(program: Command): void {
@@ -22,19 +26,29 @@ export function registerRepoCommands(program: Command): void {
     .option('--agent <name>', 'the agent harness: command or claude', 'command')
     .option('--agent-command <cmd>', 'for --agent command: the shell command to run in the workspace')
     .option('--model <model>', 'for --agent claude: the model (default BGAGENT_MODEL)')
+    .option('--git-token-stdin', 'read the password or token git sends over https from stdin (stored encrypted in the database, as db:repo-<name>-git-token)')
+    .option('--git-token-ref <ref>', 'a credential reference for that password or token instead (env:…, vault:…, db:…, aws-secrets-manager:…)')
     .option('--json', 'print JSON')
-    .action(async (name: string, o: { url: string; defaultBranch: string; agent: string; agentCommand?: string; model?: string; json?: boolean }) => {
+    .action(async (name: string, o: { url: string; defaultBranch: string; agent: string; agentCommand?: string; model?: string; gitTokenStdin?: boolean; gitTokenRef?: string; json?: boolean }) => {
       const settings: Record<string, unknown> = {};
       if (o.agentCommand !== undefined) settings.command = o.agentCommand;
       if (o.model !== undefined) settings.model = o.model;
       if (o.agent === 'command' && o.agentCommand === undefined) throw new CliError('--agent command needs --agent-command CMD');
+      if (o.gitTokenStdin && o.gitTokenRef !== undefined) throw new CliError('use either --git-token-stdin or --git-token-ref, not both');
+      const gitToken = o.gitTokenStdin ? readFileSync(0, 'utf8').trim() : undefined;
+      if (gitToken === '') throw new CliError('--git-token-stdin: standard input is empty');
       const res = await new ApiClient(clientOptionsFromEnv()).request<{ repo: RepoJson }>('POST', '/v1/repos', {
         name,
         clone_url: o.url,
         default_branch: o.defaultBranch,
         agent: o.agent,
         agent_settings: settings,
+        ...(gitToken !== undefined ? { git_token: gitToken } : {}),
+        ...(o.gitTokenRef !== undefined ? { git_credential_ref: o.gitTokenRef } : {}),
       });
+      for (const [flag, held] of [['--git-token-ref', o.gitTokenRef !== undefined && displayReference(o.gitTokenRef) === LITERAL_DISPLAY], ['--url', cloneUrlHasPassword(o.url)]] as const) {
+        if (held) process.stderr.write(`warning: ${flag} held a password or token; it is stored encrypted in the database, but command-line arguments are visible to other users of this machine: use --git-token-stdin next time\n`);
+      }
       if (o.json) printJson(res.data);
       else process.stdout.write(`${res.status === 201 ? 'Onboarded' : 'Updated'} ${res.data.repo.name} (${res.data.repo.agent} agent, branch ${res.data.repo.default_branch})\n`);
     });

@@ -8,6 +8,7 @@ export { CredentialError, type CredentialErrorKind } from './errors.js';
 export { Secret } from './secret.js';
 export { parseCredentialReference, displayReference, LITERAL_DISPLAY, type CredentialReference, type ReferenceKind } from './reference.js';
 export { DatabaseSecrets, DatabaseSecretError, databaseSecretRef, type SealedSecretRows } from './database-secrets.js';
+export { literalValueOf, isLiteralSecret, keepInDatabase, moveLiteralIntoDatabase } from './literal-secrets.js';
 export { LocalVault, VaultError, VAULT_ENTRY_TYPES, type VaultEntryType, type VaultEntryInfo } from './vault.js';
 export {
   runWithWorkloadAccessToken,

@@ -1,4 +1,4 @@
-import { databaseSecretRef, parseCredentialReference, type DatabaseSecrets, type LocalVault } from '../credentials/index.js';
+import { isLiteralSecret, moveLiteralIntoDatabase, type DatabaseSecrets, type LocalVault } from '../credentials/index.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import { oauthTokenRef, type OAuthTokenVault } from './oauth/token-vault.js';
@@ -28,12 +28,9 @@ export async function moveLinearSecretsIntoDatabase(deps: StoredSecretsDeps): Pr
         ['signing_secret_ref', w.signing_secret_ref, 'moved-signing-secret'],
       ] as const;
       for (const [column, raw, suffix] of columns) {
-        if (raw === null || !isLiteral(raw)) continue;
-        const name = `linear-${w.id}-${suffix}`;
-        await secrets.set(name, raw);
-        if (await store.linear.replaceSecretRef(w.id, column, raw, databaseSecretRef(name))) {
-          logger.info({ workspaceId: w.id, column, ref: databaseSecretRef(name) }, 'moved a literal secret of a Linear workspace into the encrypted database secrets');
-        }
+        if (raw === null || !isLiteralSecret(raw)) continue;
+        const ref = await moveLiteralIntoDatabase(secrets, `linear-${w.id}-${suffix}`, raw, (ref) => store.linear.replaceSecretRef(w.id, column, raw, ref));
+        if (ref) logger.info({ workspaceId: w.id, column, ref }, 'moved a literal secret of a Linear workspace into the encrypted database secrets');
       }
       if (w.auth_kind === 'oauth') await moveOAuthPair(deps, w.id);
     } catch (err) {
@@ -51,12 +48,4 @@ async function moveOAuthPair(deps: StoredSecretsDeps, workspaceId: string): Prom
     // Another process may have moved the pair; the reference follows it either way.
     if (locked.workspace.api_key_ref !== ref && (await deps.oauthVault.read(workspaceId, locked.secrets))) await locked.setTokenRef(ref);
   });
-}
-
-function isLiteral(raw: string): boolean {
-  try {
-    return parseCredentialReference(raw).kind === 'literal';
-  } catch {
-    return false; // a malformed reference is not a secret value; doctor reports it
-  }
 }

@@ -12,7 +12,7 @@ import { healthRoutes } from './health.js';
 import { Metrics } from '../metrics/metrics.js';
 import { countTaskRejections, metricsRoutes, type MetricsAccess } from './metrics.js';
 import { webRoutes } from './web/routes.js';
-import { reposRoutes } from './repos-routes.js';
+import { reposRoutes, type ReposRouteDeps } from './repos-routes.js';
 import { tasksRoutes } from './tasks-routes.js';
 import { TaskEventStreams, type EventStreamLimits } from './events-stream.js';
 import { tokensRoutes } from './tokens-routes.js';
@@ -30,6 +30,8 @@ export interface AppDeps {
   workersRunning?: () => boolean;
   /** The data dir: no repository's clone URL may point into it. */
   dataDir?: string;
+  /** Where `POST /v1/repos` keeps a git password or token given as a value (omitted: it refuses one). */
+  repoSecrets?: ReposRouteDeps['secrets'];
   /** How this process's agents run; unavailable makes it not ready (omitted: runs no agents). */
   sandbox?: SandboxState;
   /** The signed Linear webhook (public, verified by signature). */
@@ -80,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel, streams });
-      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir });
+      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir, secrets: deps.repoSecrets });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
     },

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
-import { CredentialError, databaseSecretRef, displayReference, parseCredentialReference, type CredentialResolver, type DatabaseSecrets } from '../credentials/index.js';
+import { displayReference, keepInDatabase, parseCredentialReference, type CredentialResolver, type DatabaseSecrets } from '../credentials/index.js';
 import { findUser, getProject, getViewer, type LinearViewer } from '../linear/api.js';
 import { LinearClient } from '../linear/client.js';
 import type { LinearClients } from '../linear/clients.js';
@@ -11,6 +11,7 @@ import type { Store } from '../store/index.js';
 import type { LinearProject, LinearWorkspace } from '../store/linear.js';
 import { ApiError, toError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
+import { literalOf } from './secret-fields.js';
 
 export interface LinearAdminDeps {
   store: Store;
@@ -19,18 +20,6 @@ export interface LinearAdminDeps {
   secrets: DatabaseSecrets;
   linearClients: LinearClients;
   config: Config;
-}
-
-/** The secret itself when `raw` is not a credential reference (it has none of the known schemes). */
-function literalOf(raw: string | undefined, field: string): string | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    const ref = parseCredentialReference(raw);
-    return ref.kind === 'literal' ? ref.value : undefined;
-  } catch (err) {
-    if (err instanceof CredentialError) throw new ApiError('VALIDATION_ERROR', `${field}: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}`);
-    throw err;
-  }
 }
 
 const ref = z.string().min(3).max(500);
@@ -56,12 +45,7 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
   const { store, credentials, secrets, linearClients, config } = deps;
 
   /** Keeps a secret given as a value in the database; returns the reference that names it. */
-  async function keep(name: string, value: string): Promise<string> {
-    await secrets.set(name, value);
-    const ref = databaseSecretRef(name);
-    credentials.invalidate(ref);
-    return ref;
-  }
+  const keep = (name: string, value: string) => keepInDatabase(secrets, name, value, credentials);
 
   /** Turns a Linear failure into an answer the admin can act on. */
   async function callLinear<T>(what: string, fn: () => Promise<T>): Promise<T> {

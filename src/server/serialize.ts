@@ -1,3 +1,4 @@
+import { displayReference } from '../credentials/index.js';
 import type { Repo, Task, TaskEvent } from '../tasks/task.js';
 
 /** The API speaks snake_case JSON with ISO timestamps; these are its shapes. */
@@ -56,6 +57,8 @@ export function repoJson(r: Repo) {
     default_branch: r.defaultBranch,
     agent: r.agent,
     agent_settings: r.agentSettings,
+    // Scheme and name only; "(literal value)" would mean a value was stored, which no route does.
+    git_credential_ref: r.gitCredentialRef === null ? null : displayReference(r.gitCredentialRef),
     created_at: iso(r.createdAt),
     updated_at: iso(r.updatedAt),
   };

@@ -27,6 +27,7 @@ import { linearAdminRoutes } from './linear-admin-routes.js';
 import { linearSessionRoutes } from './linear-session-routes.js';
 import { linearOAuthAdminRoutes, linearOAuthCallbackRoutes, type LinearOAuthRouteDeps } from './linear-oauth-routes.js';
 import { moveLinearSecretsIntoDatabase } from '../linear/stored-secrets.js';
+import { moveClonePasswordsIntoDatabase, repoGitAuth } from '../orchestrator/repo-git-credential.js';
 import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
@@ -83,6 +84,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger.warn('BGAGENT_VAULT_KEY is not set: the secrets in the database are encrypted with this data dir\'s vault.key, which other processes on the same database do not have; set the same BGAGENT_VAULT_KEY for every process');
     }
     await moveLinearSecretsIntoDatabase({ store, secrets: databaseSecrets, oauthVault, fileVault: credentials.vault, logger });
+    await moveClonePasswordsIntoDatabase({ store, secrets: databaseSecrets, logger });
     const { clientId: oauthClientId, clientSecretRef: oauthSecretRef, tokenUrl } = config.linear.oauth;
     const oauthEndpoint =
       oauthClientId && oauthSecretRef
@@ -131,7 +133,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger,
       workspaces,
       harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox, claude }),
-      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : undefined),
+      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal)),
       github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
@@ -172,6 +174,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       trustProxy: config.trustProxy,
       streamLimits: { maxPerUser: config.maxStreamsPerUser },
       dataDir: config.dataDir,
+      repoSecrets: { secrets: databaseSecrets, credentials },
       signals,
       logger,
       metrics,

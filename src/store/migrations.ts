@@ -302,6 +302,13 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('task_events_created').on('task_events').column('created_at').execute();
       },
     },
+    '0011_repo_git_credential': {
+      async up(db: Kysely<unknown>) {
+        // A credential reference for git over http(s). A password still in a clone URL is moved out at
+        // `bgagent serve` start (sealed into encrypted_secrets, which needs the key a migration does not have).
+        await db.schema.alterTable('repos').addColumn('git_credential_ref', 'text').execute();
+      },
+    },
   };
 }
 

@@ -8,6 +8,8 @@ export interface NewRepo {
   defaultBranch: string;
   agent: string;
   agentSettings: Record<string, unknown>;
+  /** A credential reference, never a value; none by default. */
+  gitCredentialRef?: string | null;
 }
 
 export class RepoStore {
@@ -21,6 +23,7 @@ export class RepoStore {
       default_branch: repo.defaultBranch,
       agent: repo.agent,
       agent_settings: JSON.stringify(repo.agentSettings),
+      git_credential_ref: repo.gitCredentialRef ?? null,
       updated_at: now,
     };
     const existed = await this.get(repo.name);
@@ -30,6 +33,20 @@ export class RepoStore {
       .onConflict((oc) => oc.column('name').doUpdateSet(values))
       .execute();
     return { repo: (await this.get(repo.name))!, created: !existed };
+  }
+
+  /**
+   * Swaps a clone URL that held a password for the URL without it and the reference to the moved password, if
+   * the row still holds that URL (another process or an admin may have changed it). True when it did.
+   */
+  async moveClonePassword(name: string, from: string, to: { cloneUrl: string; gitCredentialRef: string }): Promise<boolean> {
+    const result = await this.db.kysely
+      .updateTable('repos')
+      .set({ clone_url: to.cloneUrl, git_credential_ref: to.gitCredentialRef, updated_at: this.now() })
+      .where('name', '=', name)
+      .where('clone_url', '=', from)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   async get(name: string): Promise<Repo | undefined> {

@@ -72,6 +72,7 @@ export function repoFromRow(r: Selectable<ReposTable>): Repo {
     defaultBranch: r.default_branch,
     agent: r.agent,
     agentSettings: parseJson(r.agent_settings, {}),
+    gitCredentialRef: r.git_credential_ref,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

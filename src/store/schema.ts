@@ -36,6 +36,8 @@ export interface ReposTable {
   default_branch: string;
   agent: string;
   agent_settings: string;
+  /** A credential reference (never a value) for git over http(s); null when git needs none or GitHub's token is used. */
+  git_credential_ref: string | null;
   created_at: number;
   updated_at: number;
 }

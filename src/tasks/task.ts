@@ -66,6 +66,8 @@ export interface Repo {
   defaultBranch: string;
   agent: string;
   agentSettings: Record<string, unknown>;
+  /** A credential reference for git over http(s) (the password or token), when the repository needs one. */
+  gitCredentialRef: string | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -28,3 +28,41 @@ export function cloneUrlProblem(url: string, opts: { dataDir?: string } = {}): s
   if (opts.dataDir && isInside(opts.dataDir, fileURLToPath(parsed))) return "clone_url must not point inside bgagent's data dir";
   return undefined;
 }
+
+const HTTP_USERINFO = /^(https?:\/\/)([^/?#]*)@/i;
+
+/**
+ * An http(s) clone URL's password taken out: the URL keeps its user name (`https://user@host/…`), and the
+ * password (percent-decoded, as git would send it) is returned to be kept as a secret. Undefined when the
+ * URL has no password.
+ */
+export function splitClonePassword(url: string): { url: string; password: string } | undefined {
+  const m = HTTP_USERINFO.exec(url);
+  if (!m) return undefined;
+  const userinfo = m[2]!;
+  const colon = userinfo.indexOf(':');
+  if (colon < 0 || colon === userinfo.length - 1) return undefined;
+  const user = userinfo.slice(0, colon);
+  const rest = url.slice(m[0].length);
+  return { url: `${m[1]}${user ? `${user}@` : ''}${rest}`, password: percentDecoded(userinfo.slice(colon + 1)) };
+}
+
+/** Whether a clone URL of any scheme carries a password (`scheme://user:password@…`). */
+export function cloneUrlHasPassword(url: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*:[^/?#]+@/i.test(url);
+}
+
+/** The user name an http(s) clone URL names, percent-decoded; undefined when it names none. */
+export function cloneUrlUsername(url: string): string | undefined {
+  const userinfo = HTTP_USERINFO.exec(url)?.[2];
+  const user = userinfo?.split(':')[0];
+  return user ? percentDecoded(user) : undefined;
+}
+
+function percentDecoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
