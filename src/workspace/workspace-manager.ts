@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { writeAgentFile } from './agent-files.js';
 import { diskBytes } from './disk-usage.js';
-import { withFileLock } from './file-lock.js';
+import { withFileLock } from '../credentials/file-lock.js';
 import { cloneUrlProblem } from './clone-url.js';
 import { GitError, runGit, scrubSecrets, type GitAuth } from './git.js';
 
@@ -47,6 +47,9 @@ interface WorkspaceRecord {
 
 const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const OUTGOING = 'refs/bgagent/outgoing/';
+
+// A first clone of a large repository can take minutes; the holder keeps its lock fresh meanwhile.
+const MIRROR_LOCK = { timeoutMs: 10 * 60_000 };
 
 /**
  * Git for tasks: a bare mirror per repository in `<dataDir>/mirrors`, refreshed with `git fetch`, and a
@@ -113,7 +116,7 @@ export class WorkspaceManager {
       }
       this.logger.info({ repo: repo.name, ms: Date.now() - started }, 'mirror created');
       return dir;
-    });
+    }, MIRROR_LOCK);
   }
 
   /** A fresh workspace on a new branch from the default branch; the existing one when the task resumes. */

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WorkspaceManager } from '../../src/workspace/index.js';
-import { withFileLock } from '../../src/workspace/file-lock.js';
+import { withFileLock } from '../../src/credentials/file-lock.js';
 import { startGitHttpServer } from '../support/git-http-server.js';
 import { createRemoteFixture, git, type RemoteFixture } from './remote-fixture.js';
 
