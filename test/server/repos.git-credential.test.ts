@@ -146,6 +146,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const listed = await r.server.api('GET', '/v1/repos');
         const everything = [added, JSON.stringify(listed.body), JSON.stringify(events), JSON.stringify(task), await dumpDatabase(r.server.store), filesText(r.dataDir), argv].join('\n');
         for (const leak of formsOf(r.token, 'bot')) expect(everything).not.toContain(leak);
+
+        // Offboarding the repository forgets the secret kept for it.
+        expect((await r.server.api('DELETE', '/v1/repos/acme/site')).status).toBe(200);
+        expect(await r.server.store.secrets.get(repoGitSecretName('acme/site'))).toBeUndefined();
       });
     }
 
