@@ -107,7 +107,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       };
     }
 
-    for (const form of ['a password in the clone URL', 'bgagent repo add --git-token-stdin'] as const) {
+    for (const form of ['a password in the clone URL', 'bgagent repo add --git-token-stdin', 'a value in bgagent repo add --git-token-ref'] as const) {
       it(`keeps ${form} encrypted in the database; git clones and pushes with it and sees it nowhere else`, async () => {
         const r = await rig();
         const ref = `db:${repoGitSecretName('acme/site')}`;
@@ -121,10 +121,13 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           added = JSON.stringify(res.body);
           expect(res.body.repo).toMatchObject(shown);
         } else {
-          const cli = await runCli(['repo', 'add', 'acme/site', '--url', withUser, '--agent', 'command', '--agent-command', AGENT, '--git-token-stdin', '--json'], { ...r.cliEnv, BGAGENT_URL: r.server.url }, `${r.token}\n`);
+          const stdin = form === 'bgagent repo add --git-token-stdin';
+          const cli = await runCli(['repo', 'add', 'acme/site', '--url', withUser, '--agent', 'command', '--agent-command', AGENT, ...(stdin ? ['--git-token-stdin'] : ['--git-token-ref', r.token]), '--json'], { ...r.cliEnv, BGAGENT_URL: r.server.url }, stdin ? `${r.token}\n` : undefined);
           expect(cli.code, cli.stderr).toBe(0);
-          expect(cli.stderr).toBe('');
-          added = cli.stdout + cli.stderr;
+          if (stdin) expect(cli.stderr).toBe('');
+          else expect(cli.stderr).toContain('warning: --git-token-ref held a password or token; it is stored encrypted in the database, but command-line arguments are visible');
+          // The argument was visible, by the user's choice; it is no argument of any git command.
+          added = cli.stdout;
           expect(JSON.parse(cli.stdout).repo).toMatchObject(shown);
         }
         expect(await r.server.store.repos.get('acme/site')).toMatchObject({ cloneUrl: withUser, gitCredentialRef: ref });
