@@ -87,7 +87,7 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store; publ
     return reply.header('set-cookie', sessionCookie(sessionId, secureCookie(req))).redirect(next, 303);
   });
 
-  app.post<{ Body: { csrf?: string } }>('/signout', PUBLIC, async (req, reply) => {
+  app.post<{ Body: { csrf?: unknown } | undefined }>('/signout', PUBLIC, async (req, reply) => {
     const sessionId = readSessionId(req);
     if (sessionId && !csrfTokenMatches(sessionId, req.body?.csrf)) return reply.status(403).headers(PAGE_HEADERS).send('Sign-out needs the page’s CSRF token.');
     if (sessionId) await store.webSessions.delete(sessionId);

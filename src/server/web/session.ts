@@ -36,8 +36,9 @@ export function csrfTokenFor(sessionId: string): string {
   return createHmac('sha256', sessionId).update('bgagent-csrf-v1').digest('base64url');
 }
 
-export function csrfTokenMatches(sessionId: string, sent: string | undefined): boolean {
-  if (!sent) return false;
+/** `sent` is whatever the request carried: a form or JSON body may hold any type there. */
+export function csrfTokenMatches(sessionId: string, sent: unknown): boolean {
+  if (typeof sent !== 'string' || !sent) return false;
   const expected = Buffer.from(csrfTokenFor(sessionId));
   const got = Buffer.from(sent);
   return got.length === expected.length && timingSafeEqual(got, expected);
