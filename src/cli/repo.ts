@@ -26,7 +26,7 @@ export function registerRepoCommands(program: Command): void {
     .option('--agent <name>', 'the agent harness: command or claude', 'command')
     .option('--agent-command <cmd>', 'for --agent command: the shell command to run in the workspace')
     .option('--model <model>', 'for --agent claude: the model (default BGAGENT_MODEL)')
-    .option('--git-token-stdin', 'read the password or token git sends over https from stdin (stored encrypted in the database, as db:repo-<name>-git-token)')
+    .option('--git-token-stdin', 'read the password or token git sends over https from stdin (stored encrypted in the database, as db:repo-<name>-<hash>-git-token)')
     .option('--git-token-ref <ref>', 'a credential reference for that password or token instead (env:…, vault:…, db:…, aws-secrets-manager:…)')
     .option('--json', 'print JSON')
     .action(async (name: string, o: { url: string; defaultBranch: string; agent: string; agentCommand?: string; model?: string; gitTokenStdin?: boolean; gitTokenRef?: string; json?: boolean }) => {

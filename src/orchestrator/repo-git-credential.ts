@@ -8,14 +8,13 @@ import { cloneUrlUsername, splitClonePassword } from '../workspace/clone-url.js'
 import { TaskFailure } from './failure.js';
 
 /**
- * The database secret that holds a repository's git password or token: `repo-<name>-git-token`
- * (`moved-git-token` for one moved out of a clone URL at start). A name that is not a plain secret name
- * (owner/name, or too long) becomes a readable part plus a hash of the whole name.
+ * The database secret that holds a repository's git password or token: `repo-<name>-<hash>-git-token`
+ * (`moved-git-token` for one moved out of a clone URL at start). The readable part alone is ambiguous
+ * (`a/b` and `a.b`, `demo`'s moved token and `demo-moved`'s), so a hash of the whole name always follows
+ * it: no repository, whatever its name, can write or delete another's secret.
  */
 export function repoGitSecretName(repo: string, kind: 'git-token' | 'moved-git-token' = 'git-token'): string {
-  const plain = `repo-${repo}-${kind}`;
-  if (/^[A-Za-z0-9._-]+$/.test(repo) && plain.length <= 128) return plain;
-  const hash = createHash('sha256').update(repo).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(repo).digest('hex').slice(0, 24);
   return `repo-${repo.replace(/[^A-Za-z0-9._-]/g, '.').slice(0, 80)}-${hash}-${kind}`;
 }
 

@@ -24,10 +24,18 @@ describe('a password in a clone URL', () => {
 });
 
 describe("a repository's secret name", () => {
-  it('is repo-<name>-git-token for a plain name, and a valid name unique to each repository otherwise', () => {
-    expect(repoGitSecretName('demo')).toBe('repo-demo-git-token');
-    expect(repoGitSecretName('demo', 'moved-git-token')).toBe('repo-demo-moved-git-token');
+  it('is repo-<name>-<hash>-git-token, a valid name unique to each repository', () => {
+    expect(repoGitSecretName('demo')).toMatch(/^repo-demo-[0-9a-f]{24}-git-token$/);
+    expect(repoGitSecretName('demo', 'moved-git-token')).toMatch(/^repo-demo-[0-9a-f]{24}-moved-git-token$/);
     const names = ['acme/site', 'acme.site', 'acme-site', `${'a'.repeat(100)}/${'b'.repeat(100)}`, `${'a'.repeat(100)}/${'b'.repeat(99)}c`].map((n) => repoGitSecretName(n));
+    for (const name of names) expect(name).toMatch(VAULT_NAME);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("is never another repository's: a crafted name cannot make one repository's secret another's (adding or deleting it would overwrite or delete that one)", () => {
+    const hashed = /-([0-9a-f]+)-git-token$/.exec(repoGitSecretName('acme/site'))?.[1] ?? '';
+    const repos = ['demo', 'demo-moved', 'acme/site', `acme.site-${hashed}`, 'a-git-token', 'a', 'a.b', 'a/b', 'a-b', 'a_b'];
+    const names = repos.flatMap((r) => [repoGitSecretName(r), repoGitSecretName(r, 'moved-git-token')]);
     for (const name of names) expect(name).toMatch(VAULT_NAME);
     expect(new Set(names).size).toBe(names.length);
   });
