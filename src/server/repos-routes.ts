@@ -70,6 +70,10 @@ export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): P
       throw new ApiError('VALIDATION_ERROR', 'give the git credential one way: git_token, git_credential_ref or a password in clone_url');
     }
     const value = b.git_token ?? literalOf(b.git_credential_ref, 'git_credential_ref') ?? split?.password;
+    // db: secrets are bgagent's own, each kept for one thing: git would send another's to the clone URL's host.
+    if (value === undefined && b.git_credential_ref?.startsWith('db:') && !ownedSecretRefs(b.name).includes(b.git_credential_ref)) {
+      throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} is not a secret kept for ${b.name}; give the token as git_token, or an env:, vault: or secrets manager reference`);
+    }
     let ref = b.git_credential_ref ?? null;
     if (value !== undefined) {
       if (!deps.secrets) throw new ApiError('SERVICE_UNAVAILABLE', 'this server cannot keep secrets: give git_credential_ref as a reference (env:…, vault:…)');

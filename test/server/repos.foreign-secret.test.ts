@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { repoGitSecretName } from '../../src/orchestrator/repo-git-credential.js';
+import { oauthTokenRef } from '../../src/linear/oauth/token-vault.js';
+import { postgresSkipReason } from '../support/databases.js';
+import { dumpDatabase } from '../support/db-dump.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+/**
+ * A db: secret is one bgagent keeps for one thing (a repository's git token, a Linear workspace's keys).
+ * Naming another one's as a repository's git credential would make git send it to whatever host the clone
+ * URL names: an admin token (a stolen one too) could take the Linear OAuth pair or another repository's
+ * token off the server. Only the repository's own db: secrets may be named.
+ */
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  describe.skipIf(dialect === 'postgres' && postgresSkipReason)(`a repository's git credential names no other's db: secret (${dialect})`, () => {
+    let server: TestServer | undefined;
+    afterEach(async () => {
+      await server?.destroy();
+      server = undefined;
+    });
+
+    it('is a 400 that changes nothing; its own db: reference is accepted', async () => {
+      server = await startTestServer({ dialect });
+      const repo = (name: string, extra: Record<string, unknown>) => ({ name, clone_url: 'https://git.example.com/x.git', agent: 'command', agent_settings: { command: 'true' }, ...extra });
+      const victim = await server.api('POST', '/v1/repos', { body: repo('acme/victim', { git_token: 'victim_canary_token' }) });
+      expect(victim.status, JSON.stringify(victim.body)).toBe(201);
+
+      const before = await dumpDatabase(server.store);
+      for (const ref of [`db:${repoGitSecretName('acme/victim')}`, `db:${repoGitSecretName('acme/victim', 'moved-git-token')}`, oauthTokenRef('org-1'), 'db:linear-org-1-api-key']) {
+        const res = await server.api('POST', '/v1/repos', { body: repo('evil/thief', { clone_url: 'https://attacker.example/x.git', git_credential_ref: ref }) });
+        expect(res.status, ref).toBe(400);
+        expect(res.body.error.code).toBe('VALIDATION_ERROR');
+        expect(res.body.error.message).toContain('git_credential_ref');
+      }
+      expect(await dumpDatabase(server.store)).toBe(before);
+
+      // Added again naming its own secret: kept, not forgotten.
+      const own = `db:${repoGitSecretName('acme/victim')}`;
+      const again = await server.api('POST', '/v1/repos', { body: repo('acme/victim', { git_credential_ref: own }) });
+      expect(again.status, JSON.stringify(again.body)).toBe(200);
+      expect(again.body.repo.git_credential_ref).toBe(own);
+      expect(await server.store.secrets.get(repoGitSecretName('acme/victim'))).toBeDefined();
+    });
+  });
+}
