@@ -432,9 +432,12 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
   });
 
   // Found by this fuzz (src/server/linear-admin-routes.ts): a reference that does not resolve is the admin's mistake, not Linear being away.
-  it('answers a Linear setup with an api_key_ref that does not resolve 400, not 503', async () => {
-    const res = await w.server.api('POST', '/v1/linear/setup', { body: { api_key_ref: 'vault:nothing' } });
-    expect({ status: res.status, code: res.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
+  // And a key with control characters cannot be a header: the HTTP client refused it (UND_ERR_INVALID_ARG), answered as 503.
+  it('answers a Linear setup with a key or key reference that cannot work 400, not 503', async () => {
+    for (const body of [{ api_key_ref: 'vault:nothing' }, { api_key_ref: '\u0001\u0001\u0001' }, { api_key: `lin_api_${'\u0001'.repeat(8)}` }]) {
+      const res = await w.server.api('POST', '/v1/linear/setup', { body });
+      expect({ body, status: res.status, code: res.body.error?.code }).toEqual({ body, status: 400, code: 'VALIDATION_ERROR' });
+    }
   });
 
   it('answers any method on any path, declared or not, below 500, and a 4xx writes nothing', async () => {
