@@ -62,7 +62,7 @@ describe('web sessions', () => {
   });
 
   it('redirects after sign-in only to a path that resolves to this origin', async () => {
-    const hostile = ['/\t/evil.example/x', '/\n/evil.example', '//evil.example', '/\\evil.example', 'https://evil.example', 'javascript:alert(1)', ' //evil.example'];
+    const hostile = ['/\t/evil.example/x', '/\n/evil.example', '//evil.example', '/\\evil.example', 'https://evil.example', 'javascript:alert(1)', ' //evil.example', '/.//evil.example/x', '/a/..//evil.example', '/%2e%2e//evil.example', '/%2E//evil.example'];
     for (const next of hostile) {
       const res = await fetch(`${url}/signin`, form({ token, next }, { origin: url }));
       expect({ next, location: res.headers.get('location') }).toEqual({ next, location: '/' });

@@ -109,7 +109,8 @@ function safeNext(next: unknown): string {
   } catch {
     return '/';
   }
-  return url.origin === SELF ? `${url.pathname}${url.search}${url.hash}` : '/';
+  // Dot segments can leave a path starting with // ("/.//evil" is "//evil"): a browser reads that as another host.
+  return url.origin === SELF && !url.pathname.startsWith('//') ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
 /** Browsers send Origin on form posts; a different one means another site is posting here. */
