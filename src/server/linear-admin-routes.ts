@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/config.js';
-import { displayReference, keepInDatabase, parseCredentialReference, type CredentialResolver, type DatabaseSecrets } from '../credentials/index.js';
+import { CredentialError, displayReference, keepInDatabase, parseCredentialReference, type CredentialResolver, type DatabaseSecrets } from '../credentials/index.js';
 import { findUser, getProject, getViewer, type LinearViewer } from '../linear/api.js';
 import { LinearClient } from '../linear/client.js';
 import type { LinearClients } from '../linear/clients.js';
@@ -23,6 +23,8 @@ export interface LinearAdminDeps {
 }
 
 const ref = z.string().min(3).max(500);
+// The key travels in an HTTP header: a control character or a space can never be part of a working one.
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
 const setupBody = z
   .strictObject({ api_key: z.string().min(10).max(500).optional(), api_key_ref: ref.optional(), signing_secret: z.string().min(8).max(500).optional(), signing_secret_ref: ref.optional() })
   .refine((b) => !(b.api_key && b.api_key_ref), 'give api_key or api_key_ref, not both')
@@ -54,6 +56,10 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     } catch (err) {
       const e = toError(err);
       if (e instanceof LinearApiError && /AUTH|CIRCUIT/.test(String(e.code))) throw new ApiError('VALIDATION_ERROR', `Linear refused the API key while ${what}: ${e.message}`);
+      // A reference that does not resolve, or resolves to no usable key, is the admin's to fix; a passing failure (a 503) is not.
+      if (e instanceof LinearApiError && e.cause instanceof CredentialError && e.cause.kind !== 'transient') {
+        throw new ApiError('VALIDATION_ERROR', `the API key is unavailable while ${what}: ${e.cause.message}${e.cause.remedy ? ` (${e.cause.remedy})` : ''}`);
+      }
       throw new ApiError('SERVICE_UNAVAILABLE', `could not reach Linear while ${what}: ${e.message}`);
     }
   }
@@ -71,6 +77,7 @@ export async function linearAdminRoutes(api: FastifyInstance, deps: LinearAdminD
     // value, and the workspace stores only the db: reference.
     const apiKey = b.api_key ?? literalOf(b.api_key_ref, 'api_key_ref');
     const signingSecret = b.signing_secret ?? literalOf(b.signing_secret_ref, 'signing_secret_ref');
+    if (apiKey !== undefined && !HEADER_SAFE.test(apiKey)) throw new ApiError('VALIDATION_ERROR', 'the API key must be printable ASCII without spaces');
     let viewer: LinearViewer;
     let apiKeyRef: string;
     if (apiKey !== undefined) {
