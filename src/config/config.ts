@@ -194,3 +194,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     anthropic: { apiKeyRef: e.ANTHROPIC_API_KEY, baseUrl: e.ANTHROPIC_BASE_URL },
   };
 }
+
+/**
+ * bgagent's own secrets, as credential references: the variables its configuration reads (and the AWS SDK's
+ * credentials), and the references those variables hold. A reference given for something else (a repository's
+ * git credential) must name none of them: git would send the secret to the host the caller chose.
+ */
+export function ownSecretReferences(config: Config): string[] {
+  const variables = [...Object.keys(envSchema.shape), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+  const held = [config.vaultKey, config.metricsTokenRef, config.linear.apiKeyRef, config.linear.webhookSecretRef, config.linear.oauth.clientSecretRef, config.github.tokenRef, config.github.appPrivateKeyRef, config.anthropic.apiKeyRef];
+  return [...variables.map((v) => `env:${v}`), ...held.filter((r): r is string => r !== undefined)];
+}

@@ -32,6 +32,8 @@ export interface AppDeps {
   dataDir?: string;
   /** Where `POST /v1/repos` keeps a git password or token given as a value (omitted: it refuses one). */
   repoSecrets?: ReposRouteDeps['secrets'];
+  /** bgagent's own secret references, which no repository's git credential may name. */
+  ownSecretRefs?: readonly string[];
   /** How this process's agents run; unavailable makes it not ready (omitted: runs no agents). */
   sandbox?: SandboxState;
   /** The signed Linear webhook (public, verified by signature). */
@@ -82,7 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel, streams });
-      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir, secrets: deps.repoSecrets });
+      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir, secrets: deps.repoSecrets, ownSecretRefs: deps.ownSecretRefs });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
     },

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { databaseSecretRef, keepInDatabase, type DatabaseSecrets } from '../credentials/index.js';
+import { databaseSecretRef, keepInDatabase, parseCredentialReference, type DatabaseSecrets } from '../credentials/index.js';
 import { repoGitSecretName } from '../orchestrator/repo-git-credential.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
@@ -46,6 +46,28 @@ export interface ReposRouteDeps {
   dataDir?: string;
   /** Where a git password or token given as a value is kept (encrypted); without it, such a request is refused. */
   secrets?: { secrets: DatabaseSecrets; credentials?: { invalidate(ref: string): void } };
+  /** bgagent's own secret references (its configuration's, see ownSecretReferences): no git credential may name one. */
+  ownSecretRefs?: readonly string[];
+}
+
+/** The secret a reference names, however it is spelled (a JSON key picks from the same secret); undefined for a value. */
+function secretNamed(raw: string): string | undefined {
+  try {
+    const r = parseCredentialReference(raw);
+    switch (r.kind) {
+      case 'literal':
+        return undefined;
+      case 'aws-secrets-manager':
+        return `${r.kind}:${r.secretId}`;
+      case 'agentcore':
+      case 'agentcore-oauth':
+        return `${r.kind}:${r.provider}`;
+      default:
+        return `${r.kind}:${r.name}`;
+    }
+  } catch {
+    return undefined;
+  }
 }
 
 /** The database secrets this route names after a repository (a reference the admin gave is not one). */
@@ -73,6 +95,15 @@ export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): P
     // db: secrets are bgagent's own, each kept for one thing: git would send another's to the clone URL's host.
     if (value === undefined && b.git_credential_ref?.startsWith('db:') && !ownedSecretRefs(b.name).includes(b.git_credential_ref)) {
       throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} is not a secret kept for ${b.name}; give the token as git_token, or an env:, vault: or secrets manager reference`);
+    }
+    // Nor one bgagent itself uses (its configuration's, a Linear workspace's), for the same reason.
+    if (value === undefined && b.git_credential_ref !== undefined) {
+      const named = secretNamed(b.git_credential_ref);
+      const workspaces = await store.linear.listWorkspaces();
+      const own = [...(deps.ownSecretRefs ?? []), ...workspaces.flatMap((w) => [w.api_key_ref, w.signing_secret_ref ?? ''])];
+      if (named !== undefined && own.some((ref) => secretNamed(ref) === named)) {
+        throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} names one of bgagent's own secrets (its configuration's or a Linear workspace's); give the repository its own token`);
+      }
     }
     let ref = b.git_credential_ref ?? null;
     if (value !== undefined) {

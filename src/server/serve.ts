@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Config } from '../config/config.js';
+import { ownSecretReferences, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
@@ -175,6 +175,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       streamLimits: { maxPerUser: config.maxStreamsPerUser },
       dataDir: config.dataDir,
       repoSecrets: { secrets: databaseSecrets, credentials },
+      ownSecretRefs: ownSecretReferences(config),
       signals,
       logger,
       metrics,

@@ -9,7 +9,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
  * A db: secret is one bgagent keeps for one thing (a repository's git token, a Linear workspace's keys).
  * Naming another one's as a repository's git credential would make git send it to whatever host the clone
  * URL names: an admin token (a stolen one too) could take the Linear OAuth pair or another repository's
- * token off the server. Only the repository's own db: secrets may be named.
+ * token off the server. Only the repository's own db: secrets may be named, and none of bgagent's own:
+ * the variables its configuration reads, the references they hold, a Linear workspace's references.
  */
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && postgresSkipReason)(`a repository's git credential names no other's db: secret (${dialect})`, () => {
@@ -40,6 +41,25 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(again.status, JSON.stringify(again.body)).toBe(200);
       expect(again.body.repo.git_credential_ref).toBe(own);
       expect(await server.store.secrets.get(repoGitSecretName('acme/victim'))).toBeDefined();
+    });
+
+    it("is a 400 for a reference bgagent's own configuration or a Linear workspace uses, however it is spelled; other references are accepted", async () => {
+      server = await startTestServer({ dialect, env: { LINEAR_WEBHOOK_SECRET: 'vault:hook-secret', GITHUB_TOKEN: 'aws-secrets-manager:prod/github#token' } });
+      await server.store.linear.upsertWorkspace({ id: 'org-1', urlKey: 'acme', name: 'Acme', apiKeyRef: 'vault:acme-linear-key', signingSecretRef: 'env:ACME_LINEAR_SIGNING', viewerId: null });
+      const repo = (ref: string) => ({ name: 'evil/thief', clone_url: 'https://attacker.example/x.git', agent: 'command', agent_settings: { command: 'true' }, git_credential_ref: ref });
+      expect((await server.api('GET', '/v1/repos')).status).toBe(200); // the token's first use is recorded
+      const before = await dumpDatabase(server.store);
+      const own = ['env:BGAGENT_VAULT_KEY', 'env:BGAGENT_DATABASE_URL', 'env: LINEAR_API_KEY', 'env:GITHUB_TOKEN', 'vault:hook-secret', 'aws-secrets-manager:prod/github', 'aws-secrets-manager:prod/github#other', 'vault:acme-linear-key', 'env:ACME_LINEAR_SIGNING'];
+      for (const ref of own) {
+        const res = await server.api('POST', '/v1/repos', { body: repo(ref) });
+        expect(res.status, ref).toBe(400);
+        expect(res.body.error.message).toContain('git_credential_ref');
+      }
+      expect(await dumpDatabase(server.store)).toBe(before);
+      for (const ref of ['env:SITE_DEPLOY_TOKEN', 'vault:site-deploy-token', 'aws-secrets-manager:prod/site-deploy']) {
+        const res = await server.api('POST', '/v1/repos', { body: repo(ref) });
+        expect(res.status, `${ref}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+      }
     });
   });
 }
