@@ -8,6 +8,8 @@ export const SESSION_IDLE_MS = 2 * 60 * 60 * 1000;
 // Recording every request would make every page request a write; a minute is precise enough for a 2 h idle limit.
 const TOUCH_AFTER_MS = 60_000;
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/** Sessions one token keeps (browsers signed in with it); signing in once more ends the oldest. */
+export const MAX_SESSIONS_PER_TOKEN = 20;
 
 function hashSessionId(id: string): string {
   return createHash('sha256').update(id).digest('hex');
@@ -22,15 +24,28 @@ function hashSessionId(id: string): string {
 export class WebSessionStore {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
-  /** A new session for this token; returns the clear id for the cookie (never stored). Sweeps expired ones. */
+  /**
+   * A new session for this token; returns the clear id for the cookie (never stored). Sweeps expired ones, and
+   * the token's oldest beyond MAX_SESSIONS_PER_TOKEN (anyone with the token can sign in any number of times).
+   */
   async create(tokenId: string, userId: string): Promise<string> {
     await this.sweep();
     const id = randomBytes(32).toString('base64url');
+    const hash = hashSessionId(id);
     const now = this.now();
     await this.db.kysely
       .insertInto('web_sessions')
-      .values({ id: hashSessionId(id), token_id: tokenId, user_id: userId, created_at: now, last_seen_at: now, expires_at: now + SESSION_LIFETIME_MS })
+      .values({ id: hash, token_id: tokenId, user_id: userId, created_at: now, last_seen_at: now, expires_at: now + SESSION_LIFETIME_MS })
       .execute();
+    const newestOthers = this.db.kysely
+      .selectFrom('web_sessions')
+      .select('id')
+      .where('token_id', '=', tokenId)
+      .where('id', '!=', hash)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(MAX_SESSIONS_PER_TOKEN - 1);
+    await this.db.kysely.deleteFrom('web_sessions').where('token_id', '=', tokenId).where('id', '!=', hash).where('id', 'not in', newestOthers).execute();
     return id;
   }
 
