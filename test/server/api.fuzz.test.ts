@@ -423,7 +423,7 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
     expect(await snapshot(w.server.store)).toEqual(before);
   });
 
-  // Found by this fuzz (src/server/web/routes.ts): csrfTokenMatches gets the parsed JSON value, Buffer.from throws on a non-string.
+  // Found by this fuzz (fixed in src/server/web): csrfTokenMatches got the parsed JSON value, and Buffer.from threw on a non-string.
   it('answers a sign-out with a cookie and a csrf that is not a string 403, not 500', async () => {
     for (const csrf of [1.5, null, { nested: true }, ['x']]) {
       const res = await w.server.app.inject({ method: 'POST', url: '/signout', headers: { cookie: 'bgagent_session=anything', 'content-type': 'application/json' }, payload: JSON.stringify({ csrf }) });
@@ -431,8 +431,9 @@ for (const { dialect, runsPerRoute } of DIALECTS) describe.skipIf(dialect === 'p
     }
   });
 
-  // Found by this fuzz (src/server/linear-admin-routes.ts): a reference that does not resolve is the admin's mistake, not Linear being away.
-  // And a key with control characters cannot be a header: the HTTP client refused it (UND_ERR_INVALID_ARG), answered as 503.
+  // Found by this fuzz (fixed in src/server/linear-admin-routes.ts): a reference that does not resolve is the admin's
+  // mistake, not Linear being away; a key with control characters cannot be a header (the HTTP client refused it,
+  // UND_ERR_INVALID_ARG). Both were answered 503 'could not reach Linear'.
   it('answers a Linear setup with a key or key reference that cannot work 400, not 503', async () => {
     for (const body of [{ api_key_ref: 'vault:nothing' }, { api_key_ref: '\u0001\u0001\u0001' }, { api_key: `lin_api_${'\u0001'.repeat(8)}` }]) {
       const res = await w.server.api('POST', '/v1/linear/setup', { body });
