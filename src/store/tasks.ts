@@ -55,10 +55,12 @@ export class TaskStore {
   }
 
   /**
-   * The count and the insert after it are one step: on PostgreSQL the user's row lock (the one admission
-   * takes) keeps two concurrent creates from both passing at the limit; SQLite has a single writer.
+   * Throws TOO_MANY_QUEUED_TASKS when the user already has `maxQueuedPerUser` tasks waiting: before a new task,
+   * or an answer that puts a task back in line. The count and the write after it are one step: on PostgreSQL
+   * the user's row lock (the one admission takes) keeps two concurrent creates from both passing at the
+   * limit; SQLite has a single writer.
    */
-  private async refuseOverQueueLimit(trx: Transaction<Database>, userId: string): Promise<void> {
+  async refuseOverQueueLimit(trx: Transaction<Database>, userId: string): Promise<void> {
     if (this.db.dialect === 'postgres') await sql`select id from users where id = ${userId} for update`.execute(trx);
     const row = await trx
       .selectFrom('tasks')

@@ -88,10 +88,12 @@ async function storeInput(store: Store, taskId: string, text: string, author: st
   return store.db.kysely.transaction().execute(async (trx) => {
     // The status read and the insert are one step: the runner cannot end the task in between unseen.
     const lock = store.db.dialect === 'postgres' ? sql`for update` : sql``;
-    const row = await sql<{ status: Task['status'] }>`select status from tasks where id = ${taskId} ${lock}`.execute(trx);
+    const row = await sql<{ status: Task['status']; user_id: string }>`select status, user_id from tasks where id = ${taskId} ${lock}`.execute(trx);
     const status = row.rows[0]?.status;
     if (!status || isTerminal(status)) return undefined;
     const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
+    // An answer puts the task back in line (SUBMITTED): it counts against the user's limit like a new task.
+    if (kind === 'answer') await store.tasks.refuseOverQueueLimit(trx, row.rows[0]!.user_id);
     await store.inputs.add(trx, { taskId, kind, text, author });
     if (kind === 'answer') {
       // Back to admission: a worker slot within the user's cap, then the agent resumes its conversation.

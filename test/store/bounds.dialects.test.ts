@@ -76,6 +76,28 @@ for (const target of storeTargets) {
         expect(await s.inputs.pending(ended.id)).toEqual([]);
       });
 
+      it('refuses an answer that would put its task back in line past the limit: the question stays open, nothing is stored', async () => {
+        const { s, user } = await setup();
+        // A task that ran and asked a question (it no longer counts as waiting), then a full queue.
+        const asked = (await create(s, user, 'Ask first')).task;
+        await s.tasks.transition(asked.id, ['SUBMITTED'], 'HYDRATING', { event: { type: 't', message: 't' } });
+        await s.tasks.transition(asked.id, ['HYDRATING'], 'RUNNING', { event: { type: 't', message: 't' } });
+        await s.tasks.transition(asked.id, ['RUNNING'], 'AWAITING_INPUT', { patch: { question: 'Which footer?', question_asked_at: clock }, event: { type: 'input_requested', message: 'q' } });
+        for (let i = 0; i < 100; i++) await create(s, user, `Task ${i}`);
+        const before = await counts(s);
+        const deps = { store: s, signals: new TaskSignals(), onTaskCreated: () => {} };
+
+        await expect(sendTaskInput(deps, asked.id, { text: 'The blue one', author: 'ada' })).rejects.toMatchObject({ code: 'TOO_MANY_QUEUED_TASKS', status: 429 });
+        expect(await counts(s)).toEqual(before);
+        expect((await s.tasks.get(asked.id))!.status).toBe('AWAITING_INPUT');
+        expect(await s.inputs.pending(asked.id)).toEqual([]);
+
+        // Once a place is free, the answer goes through.
+        const [first] = await s.tasks.list({ userId: user.id, status: ['SUBMITTED'], limit: 1 });
+        await s.tasks.transition(first!.id, ['SUBMITTED'], 'HYDRATING', { event: { type: 't', message: 't' } });
+        await expect(sendTaskInput(deps, asked.id, { text: 'The blue one', author: 'ada' })).resolves.toMatchObject({ kind: 'answered' });
+      });
+
       it('lets exactly as many concurrent creates through as there are places left', async () => {
         const { s, user } = await setup();
         for (let i = 0; i < 95; i++) await create(s, user, `Task ${i}`);
