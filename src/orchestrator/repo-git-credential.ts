@@ -21,14 +21,17 @@ export function repoGitSecretName(repo: string, kind: 'git-token' | 'moved-git-t
 /**
  * Git's credential for a repository GitHub's integration does not handle: its git credential reference,
  * resolved now, with the clone URL's user name (default `x-access-token`). None without a reference.
+ * Why it does not resolve goes to the log: the task's owner (maybe no admin) sees only that it does not,
+ * never the reference, which is the repository's setting.
  */
-export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>): Promise<GitAuth | undefined> {
+export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>, logger: Logger): Promise<GitAuth | undefined> {
   if (repo.gitCredentialRef === null) return undefined;
   try {
     return { token: await resolve(repo.gitCredentialRef), username: cloneUrlUsername(repo.cloneUrl) };
   } catch (err) {
     if (!(err instanceof CredentialError)) throw err;
-    throw new TaskFailure('GIT_CREDENTIAL_UNAVAILABLE', `the git credential of ${repo.name} cannot be resolved: ${err.message}${err.remedy ? ` (${err.remedy})` : ''}`);
+    logger.warn({ repo: repo.name, reason: err.message, remedy: err.remedy }, "a repository's git credential cannot be resolved");
+    throw new TaskFailure('GIT_CREDENTIAL_UNAVAILABLE', `the git credential of ${repo.name} cannot be resolved (an admin sees why in the server log and with \`bgagent doctor\`)`);
   }
 }
 

@@ -133,7 +133,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger,
       workspaces,
       harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox, claude }),
-      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal)),
+      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal, logger)),
       github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
