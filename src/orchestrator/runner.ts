@@ -17,6 +17,7 @@ import type { GitHubIntegration } from '../github/integration.js';
 import type { TaskChannel } from './orchestrator.js';
 import { isTerminal } from '../tasks/states.js';
 import { continueTask, resumeWithAnswer } from '../tasks/task-input.js';
+import { withoutCloneUrl } from '../workspace/clone-url.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -119,7 +120,7 @@ export class TaskRunner {
         auth,
       });
     } catch (err) {
-      throw new TaskFailure('WORKSPACE_FAILED', `could not prepare the workspace: ${toError(err).message}`);
+      throw gitFailure('WORKSPACE_FAILED', `could not prepare the workspace of ${repo.name}`, err, repo, log);
     }
     await this.event(task.id, {
       type: 'workspace_ready',
@@ -281,7 +282,7 @@ export class TaskRunner {
       try {
         await this.deps.workspaces.push(workspace, { cloneUrl: repo.cloneUrl, auth: await this.deps.gitAuthFor(repo) });
       } catch (err) {
-        throw new TaskFailure('PUSH_FAILED', `could not save the work in progress on ${task.branchName} before waiting for an answer: ${toError(err).message}`);
+        throw gitFailure('PUSH_FAILED', `could not save the work in progress on ${task.branchName} before waiting for an answer`, err, repo, log);
       }
     }
     // Gone before the task can resume: the resumed run prepares the same workspace directory.
@@ -335,7 +336,7 @@ export class TaskRunner {
     try {
       await this.deps.workspaces.push(ws, { cloneUrl: repo.cloneUrl, auth: await this.deps.gitAuthFor(repo) });
     } catch (err) {
-      throw new TaskFailure('PUSH_FAILED', `could not push ${task.branchName}: ${toError(err).message}`);
+      throw gitFailure('PUSH_FAILED', `could not push ${task.branchName}`, err, repo, this.deps.logger.child({ taskId: task.id }));
     }
     await this.event(task.id, { type: 'branch_pushed', message: `Pushed ${task.branchName}`, data: { branch: task.branchName } });
     const pr = await this.openPullRequest(task, repo);
@@ -473,6 +474,16 @@ export function agentEnvironment(home: string, taskId: string): Record<string, s
     BGAGENT_TASK_ID: taskId,
     GIT_TERMINAL_PROMPT: '0',
   };
+}
+
+/**
+ * A git step's failure as the task records it: git's message for the owner without the clone URL (an admin's
+ * setting), the whole of it in the log. A failure that already has its code (the git credential) stays as it is.
+ */
+function gitFailure(code: string, what: string, err: unknown, repo: Repo, log: Logger): TaskFailure {
+  if (err instanceof TaskFailure) return err;
+  log.warn({ err }, what);
+  return new TaskFailure(code, `${what}: ${withoutCloneUrl(toError(err).message, repo.cloneUrl)}`);
 }
 
 function commitMessage(task: Task): string {

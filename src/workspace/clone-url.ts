@@ -66,3 +66,25 @@ function percentDecoded(s: string): string {
     return s;
   }
 }
+
+const HIDDEN = '<clone URL>';
+
+/**
+ * A git message for a task's owner, who may be no admin: a clone URL is an admin's setting, so every URL, and the
+ * clone URL's host and path as git also prints them, become `<clone URL>`.
+ */
+export function withoutCloneUrl(message: string, cloneUrl: string): string {
+  const parts = [cloneUrl];
+  try {
+    const url = new URL(cloneUrl);
+    if (url.protocol === 'file:') parts.push(fileURLToPath(url));
+    else parts.push(url.host, url.hostname, url.pathname.length > 1 ? url.pathname : '');
+  } catch {
+    // scp-style user@host:path
+    const scp = /^[^@]*@([^:]+):(.+)$/.exec(cloneUrl);
+    if (scp) parts.push(scp[1]!, scp[2]!);
+  }
+  let out = message.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s'"]*/gi, HIDDEN);
+  for (const part of parts.filter((p) => p.length > 1).sort((a, b) => b.length - a.length)) out = out.split(part).join(HIDDEN);
+  return out;
+}
