@@ -22,6 +22,15 @@ export class SecretStore implements SealedSecretRows {
       .execute();
   }
 
+  async putIfAbsent(name: string, sealed: string): Promise<void> {
+    const now = this.now();
+    await this.k
+      .insertInto('encrypted_secrets')
+      .values({ name, sealed, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+  }
+
   async remove(name: string): Promise<boolean> {
     const r = await this.k.deleteFrom('encrypted_secrets').where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;

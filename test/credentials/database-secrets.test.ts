@@ -23,6 +23,9 @@ class MemoryRows implements SealedSecretRows {
   async put(name: string, sealed: string) {
     this.rows.set(name, sealed);
   }
+  async putIfAbsent(name: string, sealed: string) {
+    if (!this.rows.has(name)) this.rows.set(name, sealed);
+  }
   async remove(name: string) {
     return this.rows.delete(name);
   }
@@ -119,10 +122,28 @@ for (const target of storeTargets) {
         await secrets.set('canary', 'second-canary-value');
         expect((await secrets.get('canary'))?.reveal()).toBe('second-canary-value');
         const rows = await store.db.kysely.selectFrom('encrypted_secrets').selectAll().execute();
-        expect(rows).toHaveLength(1);
+        expect(rows.map((r) => r.name).sort()).toEqual(['.key-check', 'canary']);
         expect(JSON.stringify(rows)).not.toContain('canary-value');
         expect(await secrets.remove('canary')).toBe(true);
         expect(await secrets.get('canary')).toBeUndefined();
+      } finally {
+        await store.destroy();
+      }
+    });
+
+    it('a process with another key writes nothing: the first writer\'s key is recorded, and the others\' secrets stay readable', async () => {
+      const store = await target.open();
+      try {
+        const first = secretsOf(store.secrets, { vaultKey: HEX_KEY }).databaseSecrets!;
+        await first.set('shared', 'first-canary-value');
+        const other = secretsOf(store.secrets, { vaultKey: randomBytes(32).toString('hex') }).databaseSecrets!;
+        await expect(other.set('shared', 'second-canary-value')).rejects.toMatchObject({ message: expect.stringContaining('BGAGENT_VAULT_KEY'), remedy: expect.stringContaining('the same BGAGENT_VAULT_KEY') });
+        await expect(other.set('another', 'second-canary-value')).rejects.toBeInstanceOf(DatabaseSecretError);
+        await expect(other.verifyKey()).rejects.toThrow(/not the key the database's secrets are sealed with/);
+        expect((await first.get('shared'))?.reveal()).toBe('first-canary-value');
+        expect((await store.db.kysely.selectFrom('encrypted_secrets').select('name').execute()).map((r) => r.name).sort()).toEqual(['.key-check', 'shared']);
+        // Another process with the first one's key (a second data dir, the same BGAGENT_VAULT_KEY) writes as before.
+        await secretsOf(store.secrets, { vaultKey: HEX_KEY }).databaseSecrets!.set('another', 'third-canary-value');
       } finally {
         await store.destroy();
       }
