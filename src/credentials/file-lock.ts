@@ -38,7 +38,9 @@ async function staleContent(path: string, staleMs: number): Promise<string | und
   }
 }
 
-// The takeover mutex is held for a few file operations; one older than this was left by a crash.
+// The takeover mutex is held for a few file operations; one older than this was left by a crash. Removing it is
+// not atomic with the check (two waiters could both remove one and then hold two), so that needs a crash while
+// it was held and a race after: rare enough for locks that guard a vault file and a mirror fetch.
 const MUTEX_STALE_MS = 5_000;
 
 /**
