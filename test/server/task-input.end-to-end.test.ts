@@ -219,4 +219,41 @@ describe('talking to a task’s agent', () => {
     expect(await s.store.inputs.pending(task.id)).toEqual([]);
     await s.api('DELETE', `/v1/tasks/${task.id}`);
   });
+
+  // BGAGENT_MAX_OUTPUT_EVENTS_PER_TASK counts over all of a task's runs (a resumed run goes on counting); a continuation starts afresh.
+  const AGENT_EVENT_TYPES = ['agent_message', 'tool_use', 'tool_result', 'agent_output', 'progress'];
+  const CAP = 3;
+  const eventsOf = async (s: TestServer, id: string): Promise<Array<{ type: string; data: Record<string, unknown> | null }>> => (await s.api('GET', `/v1/tasks/${id}/events`)).body.events;
+
+  it('the agent event cap: a resumed run stores only what is left of it; the continuation has a cap of its own', async () => {
+    const s = await start([
+      { toolUse: { name: 'Bash', input: { command: 'echo draft > notes.txt', description: 'draft' } } },
+      { toolUse: { name: 'Bash', input: { command: 'echo more >> notes.txt', description: 'more' } } },
+      { toolUse: { name: TASK_TOOL_NAMES.requestClarification, input: { question: 'Green or blue?' } } },
+      { finish: 'Asked.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo green > color.txt', description: 'colour' } } },
+      { finish: 'Made it green.' },
+      { toolUse: { name: 'Bash', input: { command: 'echo footer > footer.txt', description: 'footer' } } },
+      { finish: 'Added the footer.' },
+    ], { BGAGENT_MAX_OUTPUT_EVENTS_PER_TASK: String(CAP) });
+    const id: string = (await s.api('POST', '/v1/tasks', { body: { repo: 'acme/ui', task: 'Restyle the button', max_turns: 20 } })).body.task.id;
+
+    await statusOf(s, id, ['AWAITING_INPUT', 'FAILED', 'COMPLETED'], 'the question');
+    expect((await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'Green' } })).body.outcome).toBe('answered');
+    expect(await statusOf(s, id, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the end of the resumed run')).toMatchObject({ status: 'COMPLETED' });
+
+    const events = await eventsOf(s, id);
+    // Both runs together store exactly the cap; each run that left some out says so once.
+    expect(events.filter((e) => AGENT_EVENT_TYPES.includes(e.type))).toHaveLength(CAP);
+    const answeredAt = events.findIndex((e) => e.type === 'input_answered');
+    const capped = events.map((e, i) => ({ ...e, i })).filter((e) => e.type === 'agent_output_capped');
+    expect(capped.length).toBeGreaterThanOrEqual(1);
+    expect(capped.at(-1)!.i).toBeGreaterThan(answeredAt);
+    for (const c of capped) expect(c.data).toMatchObject({ cap: CAP, dropped: expect.any(Number) });
+    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['input_requested', 'input_answered', 'session_started', 'agent_finished', 'pr_created', 'task_completed']));
+
+    const next = (await s.api('POST', `/v1/tasks/${id}/input`, { body: { text: 'Also a footer' } })).body.task.id as string;
+    expect(await statusOf(s, next, ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'], 'the end of the continuation')).toMatchObject({ status: 'COMPLETED' });
+    expect((await eventsOf(s, next)).filter((e) => AGENT_EVENT_TYPES.includes(e.type))).toHaveLength(CAP);
+  });
 });
