@@ -8,6 +8,7 @@ import type { CredentialStatus } from '../credentials/resolver.js';
 import { VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
 import { resolveSandbox, sandboxUnavailableMessage, setprivPath, type SandboxState } from '../sandbox/index.js';
 import { cloneUrlHasPassword } from '../workspace/clone-url.js';
+import { gitCredentialRefRefusal } from '../orchestrator/repo-git-credential.js';
 import { CliError } from './client.js';
 
 /** Where the credentials commands read and write; tests pass their own. */
@@ -113,7 +114,7 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
       const c = config();
       const database = await openDatabaseIfAny(c);
       const resolver = createCredentialResolver(c, undefined, database?.secrets);
-      const repos = database ? await repoCredentials(database) : { references: [], passwordsInUrls: [] };
+      const repos = database ? await repoCredentials(database, c.gitCredentialRefs) : { references: [], passwordsInUrls: [], refusals: new Map<string, string>() };
       const stored = [...(database ? await linearWorkspaceReferences(database) : []), ...repos.references];
       const configured: [string, string | undefined][] = [
         ['LINEAR_API_KEY', c.linear.apiKeyRef],
@@ -143,6 +144,12 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
         if (variable === 'LINEAR_API_KEY' && io.env.LINEAR_API_KEY === undefined && status.status === 'error') {
           status.status = 'warn';
           status.message = `${status.message} (the default; Linear features stay off until it resolves)`;
+        }
+        const refusal = repos.refusals.get(variable);
+        if (refusal !== undefined) {
+          status.status = 'error';
+          status.message = `tasks refuse it: ${refusal}`;
+          status.remedy = 'list it in BGAGENT_GIT_CREDENTIAL_REFS of every worker, or give the repository its own token (`bgagent repo add … --git-token-stdin`)';
         }
         rows.push({ variable, ...status });
       }
@@ -206,15 +213,22 @@ async function linearWorkspaceReferences(store: Store): Promise<[string, string 
 }
 
 /** Each repository's git credential reference, and the repositories whose stored clone URL holds a password. */
-async function repoCredentials(store: Store): Promise<{ references: [string, string][]; passwordsInUrls: string[] }> {
+async function repoCredentials(store: Store, allowedRefs: readonly string[]): Promise<{ references: [string, string][]; passwordsInUrls: string[]; refusals: Map<string, string> }> {
   try {
     const repos = await store.repos.list();
+    const withRef = repos.filter((r): r is typeof r & { gitCredentialRef: string } => !!r.gitCredentialRef);
+    const variable = (name: string) => `Repository ${name}: git credential`;
     return {
-      references: repos.flatMap((r): [string, string][] => (!r.gitCredentialRef ? [] : [[`Repository ${r.name}: git credential`, r.gitCredentialRef]])),
+      references: withRef.map((r): [string, string] => [variable(r.name), r.gitCredentialRef]),
       passwordsInUrls: repos.filter((r) => cloneUrlHasPassword(r.cloneUrl)).map((r) => r.name),
+      // What a task would refuse (BGAGENT_GIT_CREDENTIAL_REFS), as this configuration sees it.
+      refusals: new Map(withRef.flatMap((r): [string, string][] => {
+        const refusal = gitCredentialRefRefusal(r.name, r.gitCredentialRef, allowedRefs);
+        return refusal === undefined ? [] : [[variable(r.name), refusal]];
+      })),
     };
   } catch {
-    return { references: [], passwordsInUrls: [] }; // not migrated yet
+    return { references: [], passwordsInUrls: [], refusals: new Map() }; // not migrated yet
   }
 }
 

@@ -34,6 +34,22 @@ const trustProxySchema = z
   });
 
 /**
+ * BGAGENT_GIT_CREDENTIAL_REFS: the server secrets a repository's git credential may name, as references or
+ * prefixes ending in `*`. Never db: (a repository's own db: secret needs no entry; any other is bgagent's).
+ */
+const gitCredentialRefsSchema = z
+  .string()
+  .transform((s, ctx): string[] => {
+    const entries = s.split(',').map((p) => p.trim()).filter(Boolean);
+    const bad = entries.filter((p) => !/^(env|vault|aws-secrets-manager|agentcore|agentcore-oauth):[^\s*]*\*?$/.test(p));
+    if (bad.length) {
+      ctx.addIssue({ code: 'custom', message: `must be comma-separated env:, vault:, aws-secrets-manager: or agentcore references, or prefixes of them ending in * (not db:); not ${bad.map((b) => JSON.stringify(b)).join(', ')}` });
+      return z.NEVER;
+    }
+    return entries;
+  });
+
+/**
  * Every configuration variable bgagent reads, validated in one place.
  * Secret-holding variables hold credential references (see src/credentials), never resolved values.
  */
@@ -63,6 +79,7 @@ const envSchema = z.object({
   BGAGENT_MODEL: z.string().min(1).default('claude-sonnet-4-5'),
   BGAGENT_SANDBOX: z.enum(['bwrap', 'none']).optional(),
   BGAGENT_METRICS_TOKEN: z.string().min(1).optional(),
+  BGAGENT_GIT_CREDENTIAL_REFS: gitCredentialRefsSchema.default([]),
   LINEAR_API_URL: z.string().url().default('https://api.linear.app/graphql'),
   LINEAR_API_KEY: z.string().min(1).default('vault:linear-api-key'),
   LINEAR_API_KEY_PROVIDER_NAME: z.string().min(1).default('linear-api-key'),
@@ -118,6 +135,8 @@ export interface Config {
   sandbox: 'bwrap' | 'none' | undefined;
   /** /metrics access: undefined = public, 'off' = not served, else a credential reference for the scrape token. */
   metricsTokenRef: string | undefined;
+  /** The server secrets (references, or prefixes ending in *) a repository's git credential may name besides its own db: secret. */
+  gitCredentialRefs: string[];
   linear: { apiUrl: string; apiKeyRef: string; apiKeyProviderName: string; webhookSecretRef: string | undefined; oauth: LinearOAuthConfig };
   github: { apiUrl: string; tokenRef: string | undefined; appId: string | undefined; appPrivateKeyRef: string | undefined };
   anthropic: { apiKeyRef: string | undefined; baseUrl: string | undefined };
@@ -177,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     model: e.BGAGENT_MODEL,
     sandbox: e.BGAGENT_SANDBOX,
     metricsTokenRef: e.BGAGENT_METRICS_TOKEN,
+    gitCredentialRefs: e.BGAGENT_GIT_CREDENTIAL_REFS,
     linear: {
       apiUrl: e.LINEAR_API_URL,
       // `agentcore` alone names the AgentCore provider by LINEAR_API_KEY_PROVIDER_NAME (default linear-api-key).

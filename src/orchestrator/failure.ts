@@ -20,7 +20,7 @@ export const FAILURE_REMEDIES: Record<string, string> = {
   WORKER_LOST: 'The worker running the agent stopped (crash or restart). Re-submit the task.',
   WORKSPACE_FAILED: 'Check that the repository clone URL is reachable and the credentials can read it.',
   PUSH_FAILED: 'Check that the credentials can push to the repository.',
-  GIT_CREDENTIAL_UNAVAILABLE: "Check the repository's git credential with `bgagent doctor`, or give it again with `bgagent repo add … --git-token-stdin`.",
+  GIT_CREDENTIAL_UNAVAILABLE: "Check the repository's git credential with `bgagent doctor` (a server secret it names must be listed in BGAGENT_GIT_CREDENTIAL_REFS), or give it again with `bgagent repo add … --git-token-stdin`.",
   QUEUE_TIMEOUT: 'The task waited too long for a free slot. Re-submit it when fewer tasks are running.',
   REPO_NOT_ONBOARDED: 'Onboard the repository with `bgagent repo add`, then re-submit.',
   REPO_NOT_FOUND_OR_NO_ACCESS: 'Check the repository name and that the GitHub token can read it.',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CredentialError, moveLiteralIntoDatabase, type DatabaseSecrets } from '../credentials/index.js';
+import { CredentialError, databaseSecretRef, moveLiteralIntoDatabase, parseCredentialReference, type DatabaseSecrets } from '../credentials/index.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { Repo } from '../tasks/task.js';
@@ -18,14 +18,61 @@ export function repoGitSecretName(repo: string, kind: 'git-token' | 'moved-git-t
   return `repo-${repo.replace(/[^A-Za-z0-9._-]/g, '.').slice(0, 80)}-${hash}-${kind}`;
 }
 
+/** The secret a reference names, however it is spelled (a JSON key picks from the same secret); undefined for a value. */
+export function secretNamed(raw: string): string | undefined {
+  const r = parseCredentialReference(raw);
+  switch (r.kind) {
+    case 'literal':
+      return undefined;
+    case 'aws-secrets-manager':
+      return `${r.kind}:${r.secretId}`;
+    case 'agentcore':
+    case 'agentcore-oauth':
+      return `${r.kind}:${r.provider}`;
+    default:
+      return `${r.kind}:${r.name}`;
+  }
+}
+
+/** The database secrets kept for a repository's git credential (given as a value, or moved out of its clone URL). */
+export const ownGitSecretRefs = (repo: string): string[] => [databaseSecretRef(repoGitSecretName(repo)), databaseSecretRef(repoGitSecretName(repo, 'moved-git-token'))];
+
+/**
+ * Why a repository may not use this git credential reference, or undefined when it may. Git sends the secret
+ * to the clone URL's host, which an admin token chooses: so a reference may name only the repository's own
+ * db: secret, or a server secret the operator lists in BGAGENT_GIT_CREDENTIAL_REFS (exactly, or by a prefix
+ * ending in `*`). A value (no reference) names no server secret. A malformed reference is refused.
+ */
+export function gitCredentialRefRefusal(repo: string, ref: string, allowed: readonly string[]): string | undefined {
+  let named: string | undefined;
+  try {
+    named = secretNamed(ref);
+  } catch (err) {
+    if (err instanceof CredentialError) return err.message;
+    throw err;
+  }
+  if (named === undefined) return undefined;
+  if (named.startsWith('db:')) {
+    return ownGitSecretRefs(repo).includes(named) ? undefined : `${named} is not a secret kept for ${repo}; give the token as git_token`;
+  }
+  const listed = allowed.some((entry) => (entry.endsWith('*') ? named.startsWith(entry.slice(0, -1)) : secretNamed(entry) === named));
+  return listed ? undefined : `${named} is not a server secret repositories may use: the operator lists those in BGAGENT_GIT_CREDENTIAL_REFS (references, or prefixes ending in *), or give the token as git_token`;
+}
+
 /**
  * Git's credential for a repository GitHub's integration does not handle: its git credential reference,
  * resolved now, with the clone URL's user name (default `x-access-token`). None without a reference.
  * Why it does not resolve goes to the log: the task's owner (maybe no admin) sees only that it does not,
  * never the reference, which is the repository's setting.
  */
-export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>, logger: Logger): Promise<GitAuth | undefined> {
+export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>, logger: Logger, allowedRefs: readonly string[]): Promise<GitAuth | undefined> {
   if (repo.gitCredentialRef === null) return undefined;
+  // A row written before BGAGENT_GIT_CREDENTIAL_REFS existed (or since unlisted) is held to it too.
+  const refusal = gitCredentialRefRefusal(repo.name, repo.gitCredentialRef, allowedRefs);
+  if (refusal !== undefined) {
+    logger.warn({ repo: repo.name, reason: refusal }, "a repository's git credential names a secret it may not use");
+    throw new TaskFailure('GIT_CREDENTIAL_UNAVAILABLE', `the git credential of ${repo.name} names a secret repositories may not use (an admin sees why in the server log and with \`bgagent doctor\`)`);
+  }
   try {
     return { token: await resolve(repo.gitCredentialRef), username: cloneUrlUsername(repo.cloneUrl) };
   } catch (err) {

@@ -34,6 +34,8 @@ export interface AppDeps {
   repoSecrets?: ReposRouteDeps['secrets'];
   /** bgagent's own secret references, which no repository's git credential may name. */
   ownSecretRefs?: readonly string[];
+  /** BGAGENT_GIT_CREDENTIAL_REFS: the server secrets a repository's git credential may name. */
+  gitCredentialRefs?: readonly string[];
   /** How this process's agents run; unavailable makes it not ready (omitted: runs no agents). */
   sandbox?: SandboxState;
   /** The signed Linear webhook (public, verified by signature). */
@@ -84,7 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (api) => {
       countTaskRejections(api, metrics);
       await api.register(tasksRoutes, { store: deps.store, signals: deps.signals, channel: deps.channel, streams });
-      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir, secrets: deps.repoSecrets, ownSecretRefs: deps.ownSecretRefs });
+      await api.register(reposRoutes, { store: deps.store, dataDir: deps.dataDir, secrets: deps.repoSecrets, ownSecretRefs: deps.ownSecretRefs, gitCredentialRefs: deps.gitCredentialRefs });
       await api.register(tokensRoutes, { store: deps.store });
       if (deps.extraApiRoutes) await api.register(deps.extraApiRoutes);
     },

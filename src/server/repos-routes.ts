@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { databaseSecretRef, keepInDatabase, parseCredentialReference, type DatabaseSecrets } from '../credentials/index.js';
-import { repoGitSecretName } from '../orchestrator/repo-git-credential.js';
+import { keepInDatabase, type DatabaseSecrets } from '../credentials/index.js';
+import { gitCredentialRefRefusal, ownGitSecretRefs, repoGitSecretName, secretNamed } from '../orchestrator/repo-git-credential.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
@@ -48,37 +48,25 @@ export interface ReposRouteDeps {
   secrets?: { secrets: DatabaseSecrets; credentials?: { invalidate(ref: string): void } };
   /** bgagent's own secret references (its configuration's, see ownSecretReferences): no git credential may name one. */
   ownSecretRefs?: readonly string[];
+  /** BGAGENT_GIT_CREDENTIAL_REFS: the server secrets a git credential may name besides the repository's own db: secret. */
+  gitCredentialRefs?: readonly string[];
 }
 
-/** The secret a reference names, however it is spelled (a JSON key picks from the same secret); undefined for a value. */
-function secretNamed(raw: string): string | undefined {
+/** secretNamed for a reference stored elsewhere, which may be malformed (it then names no secret). */
+function safeSecretNamed(ref: string): string | undefined {
   try {
-    const r = parseCredentialReference(raw);
-    switch (r.kind) {
-      case 'literal':
-        return undefined;
-      case 'aws-secrets-manager':
-        return `${r.kind}:${r.secretId}`;
-      case 'agentcore':
-      case 'agentcore-oauth':
-        return `${r.kind}:${r.provider}`;
-      default:
-        return `${r.kind}:${r.name}`;
-    }
+    return secretNamed(ref);
   } catch {
     return undefined;
   }
 }
-
-/** The database secrets this route names after a repository (a reference the admin gave is not one). */
-const ownedSecretRefs = (name: string) => [databaseSecretRef(repoGitSecretName(name)), databaseSecretRef(repoGitSecretName(name, 'moved-git-token'))];
 
 export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): Promise<void> {
   const { store } = deps;
 
   /** Drops a secret kept for the repository that its row no longer names. */
   async function forgetReplaced(name: string, before: string | null | undefined, after: string | null): Promise<void> {
-    if (before && before !== after && ownedSecretRefs(name).includes(before)) await deps.secrets?.secrets.remove(before.slice('db:'.length));
+    if (before && before !== after && ownGitSecretRefs(name).includes(before)) await deps.secrets?.secrets.remove(before.slice('db:'.length));
   }
 
   app.post('/repos', { config: { access: 'admin' }, bodyLimit: 64 * 1024 }, async (req, reply) => {
@@ -92,16 +80,15 @@ export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): P
       throw new ApiError('VALIDATION_ERROR', 'give the git credential one way: git_token, git_credential_ref or a password in clone_url');
     }
     const value = b.git_token ?? literalOf(b.git_credential_ref, 'git_credential_ref') ?? split?.password;
-    // db: secrets are bgagent's own, each kept for one thing: git would send another's to the clone URL's host.
-    if (value === undefined && b.git_credential_ref?.startsWith('db:') && !ownedSecretRefs(b.name).includes(b.git_credential_ref)) {
-      throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} is not a secret kept for ${b.name}; give the token as git_token, or an env:, vault: or secrets manager reference`);
-    }
-    // Nor one bgagent itself uses (its configuration's, a Linear workspace's), for the same reason.
     if (value === undefined && b.git_credential_ref !== undefined) {
+      const refusal = gitCredentialRefRefusal(b.name, b.git_credential_ref, deps.gitCredentialRefs ?? []);
+      if (refusal !== undefined) throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${refusal}`);
+      // Not one bgagent itself uses either (its configuration's, a Linear workspace's), even when a broad
+      // BGAGENT_GIT_CREDENTIAL_REFS prefix (env:*) covers it: git would send it to the clone URL's host.
       const named = secretNamed(b.git_credential_ref);
       const workspaces = await store.linear.listWorkspaces();
       const own = [...(deps.ownSecretRefs ?? []), ...workspaces.flatMap((w) => [w.api_key_ref, w.signing_secret_ref ?? ''])];
-      if (named !== undefined && own.some((ref) => secretNamed(ref) === named)) {
+      if (own.some((ref) => safeSecretNamed(ref) === named)) {
         throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} names one of bgagent's own secrets (its configuration's or a Linear workspace's); give the repository its own token`);
       }
     }

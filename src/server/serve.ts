@@ -83,6 +83,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (config.databaseUrl && config.vaultKey === undefined) {
       logger.warn('BGAGENT_VAULT_KEY is not set: the secrets in the database are encrypted with this data dir\'s vault.key, which other processes on the same database do not have; set the same BGAGENT_VAULT_KEY for every process');
     }
+    await databaseSecrets.verifyKey().catch((err: unknown) => logger.error({ err }, 'the secrets in the database cannot be read or written with this process\'s key'));
     await moveLinearSecretsIntoDatabase({ store, secrets: databaseSecrets, oauthVault, fileVault: credentials.vault, logger });
     await moveClonePasswordsIntoDatabase({ store, secrets: databaseSecrets, logger });
     const { clientId: oauthClientId, clientSecretRef: oauthSecretRef, tokenUrl } = config.linear.oauth;
@@ -133,7 +134,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger,
       workspaces,
       harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox, claude }),
-      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal, logger)),
+      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal, logger, config.gitCredentialRefs)),
       github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
@@ -176,6 +177,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       dataDir: config.dataDir,
       repoSecrets: { secrets: databaseSecrets, credentials },
       ownSecretRefs: ownSecretReferences(config),
+      gitCredentialRefs: config.gitCredentialRefs,
       signals,
       logger,
       metrics,

@@ -27,4 +27,12 @@ describe('configuration', () => {
     expect(err!.message).toContain('BGAGENT_MAX_CONCURRENT_PER_USER');
     expect(() => loadConfig({ BGAGENT_DATABASE_URL: 'mysql://x' })).toThrow(/postgres/);
   });
+
+  it('reads BGAGENT_GIT_CREDENTIAL_REFS as references or prefixes, never db: (a repository names only its own)', () => {
+    expect(loadConfig({}).gitCredentialRefs).toEqual([]);
+    expect(loadConfig({ BGAGENT_GIT_CREDENTIAL_REFS: ' env:GITLAB_TOKEN, aws-secrets-manager:git/* ,' }).gitCredentialRefs).toEqual(['env:GITLAB_TOKEN', 'aws-secrets-manager:git/*']);
+    for (const bad of ['db:*', 'db:repo-x', 'GITLAB_TOKEN', 'env:A*B', '*']) {
+      expect(() => loadConfig({ BGAGENT_GIT_CREDENTIAL_REFS: bad }), bad).toThrow(/BGAGENT_GIT_CREDENTIAL_REFS/);
+    }
+  });
 });

@@ -10,7 +10,8 @@ import { startTestServer, type TestServer } from '../support/server.js';
  * Naming another one's as a repository's git credential would make git send it to whatever host the clone
  * URL names: an admin token (a stolen one too) could take the Linear OAuth pair or another repository's
  * token off the server. Only the repository's own db: secrets may be named, and none of bgagent's own:
- * the variables its configuration reads, the references they hold, a Linear workspace's references.
+ * the variables its configuration reads, the references they hold, a Linear workspace's references (not
+ * even when BGAGENT_GIT_CREDENTIAL_REFS lists them by a broad prefix).
  */
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && postgresSkipReason)(`a repository's git credential names no other's db: secret (${dialect})`, () => {
@@ -44,7 +45,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it("is a 400 for a reference bgagent's own configuration or a Linear workspace uses, however it is spelled; other references are accepted", async () => {
-      server = await startTestServer({ dialect, env: { LINEAR_WEBHOOK_SECRET: 'vault:hook-secret', GITHUB_TOKEN: 'aws-secrets-manager:prod/github#token' } });
+      // Even a BGAGENT_GIT_CREDENTIAL_REFS that lists every server secret lets none of bgagent's own through.
+      const everything = 'env:*,vault:*,aws-secrets-manager:*';
+      server = await startTestServer({ dialect, env: { LINEAR_WEBHOOK_SECRET: 'vault:hook-secret', GITHUB_TOKEN: 'aws-secrets-manager:prod/github#token', BGAGENT_GIT_CREDENTIAL_REFS: everything } });
       await server.store.linear.upsertWorkspace({ id: 'org-1', urlKey: 'acme', name: 'Acme', apiKeyRef: 'vault:acme-linear-key', signingSecretRef: 'env:ACME_LINEAR_SIGNING', viewerId: null });
       const repo = (ref: string) => ({ name: 'evil/thief', clone_url: 'https://attacker.example/x.git', agent: 'command', agent_settings: { command: 'true' }, git_credential_ref: ref });
       expect((await server.api('GET', '/v1/repos')).status).toBe(200); // the token's first use is recorded

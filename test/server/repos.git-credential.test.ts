@@ -68,7 +68,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const gitServer: GitHttpServer = await startGitHttpServer({ root: dirname(remote.path), token });
       const dataDir = tempDir();
       const database = dialect === 'postgres' ? await createTestDatabase() : undefined;
-      let server: TestServer | undefined = await startTestServer({ dialect, dataDir, databaseUrl: database?.url });
+      let server: TestServer | undefined = await startTestServer({ dialect, dataDir, databaseUrl: database?.url, env: { BGAGENT_GIT_CREDENTIAL_REFS: 'env:BGAGENT_TEST_NO_SUCH_GIT_TOKEN' } });
       cleanups.push(async () => {
         await server?.close(1000);
         await database?.drop();
@@ -87,10 +87,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         get server() {
           return server!;
         },
-        async restart() {
+        async restart(env?: Record<string, string>) {
           await server!.close(1000);
           server = undefined;
-          server = await startTestServer({ dialect, dataDir, databaseUrl: database?.url });
+          server = await startTestServer({ dialect, dataDir, databaseUrl: database?.url, env });
         },
         resolve: async (ref: string) => (await new CredentialResolver({ dataDir, secretRows: server!.store.secrets }).resolve(ref)).reveal(),
         /** Runs a task on the repository to its end; returns it and its events. */
@@ -184,6 +184,44 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(task.error_message).toContain('the git credential of demo cannot be resolved');
       // The task's owner may be no admin: the reference, a repository setting, is only in the server log.
       expect(JSON.stringify({ task, events })).not.toContain('BGAGENT_TEST_NO_SUCH_GIT_TOKEN');
+    });
+
+    it('names a server secret only when BGAGENT_GIT_CREDENTIAL_REFS lists it: the route refuses others, a task will not use one stored before, doctor shows it', async () => {
+      const r = await rig();
+      const variable = 'BGAGENT_TEST_SITE_GIT_TOKEN';
+      process.env[variable] = r.token;
+      cleanups.push(async () => void delete process.env[variable]);
+      const body = (name: string, ref: string) => ({ name, clone_url: r.url, agent: 'command', agent_settings: { command: AGENT }, git_credential_ref: ref });
+
+      expect((await r.server.api('GET', '/v1/repos')).status).toBe(200); // the token's first use is recorded
+      const before = await dumpDatabase(r.server.store);
+      for (const ref of [`env:${variable}`, 'vault:site-token', 'aws-secrets-manager:git/site', 'agentcore:site']) {
+        const res = await r.server.api('POST', '/v1/repos', { body: body('demo', ref) });
+        expect(res.status, ref).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 'VALIDATION_ERROR', message: expect.stringContaining('BGAGENT_GIT_CREDENTIAL_REFS') });
+      }
+      expect(await dumpDatabase(r.server.store)).toBe(before);
+
+      // A row written before the rule: the task fails before git runs, and sends the secret nowhere.
+      await r.server.store.repos.upsert({ name: 'demo', cloneUrl: r.url, defaultBranch: 'main', agent: 'command', agentSettings: { command: AGENT }, gitCredentialRef: `env:${variable}` });
+      const { task, events } = await r.runTask('demo');
+      expect(task).toMatchObject({ status: 'FAILED', error_code: 'GIT_CREDENTIAL_UNAVAILABLE' });
+      expect(task.error_message).toContain('names a secret repositories may not use');
+      expect(JSON.stringify({ task, events })).not.toContain(variable);
+      expect(r.gitServer.requests).toEqual([]);
+      const doctor = JSON.parse((await runCli(['doctor', '--json'], { ...r.cliEnv, [variable]: r.token })).stdout).credentials;
+      expect(doctor).toContainEqual(expect.objectContaining({ variable: 'Repository demo: git credential', status: 'error', message: expect.stringContaining('BGAGENT_GIT_CREDENTIAL_REFS') }));
+
+      // Listed (exactly, or by a prefix): accepted, and git uses it.
+      await r.restart({ BGAGENT_GIT_CREDENTIAL_REFS: `env:${variable}, aws-secrets-manager:git/*` });
+      for (const ref of ['aws-secrets-manager:git/site', 'aws-secrets-manager:git/site#token']) {
+        expect((await r.server.api('POST', '/v1/repos', { body: body('other', ref) })).status, ref).toBeLessThan(300);
+      }
+      for (const ref of ['aws-secrets-manager:gitx', 'aws-secrets-manager:prod/git/site', `env:${variable}X`, 'vault:git/site']) {
+        expect((await r.server.api('POST', '/v1/repos', { body: body('other', ref) })).status, ref).toBe(400);
+      }
+      expect((await r.server.api('POST', '/v1/repos', { body: body('demo', `env:${variable}`) })).status).toBe(200);
+      expect((await r.runTask('demo')).task).toMatchObject({ status: 'COMPLETED', outcome: 'changes_pushed' });
     });
 
     it('doctor warns about a password left in a stored clone URL; the next start moves it into the database, and git uses it', async () => {
