@@ -61,6 +61,17 @@ export class TaskInputStore {
     });
   }
 
+  /** How many messages wait for the task's agent, seen inside the caller's transaction. */
+  async countPending(exec: Executor, taskId: string): Promise<number> {
+    const row = await exec
+      .selectFrom('task_inputs')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('task_id', '=', taskId)
+      .where('delivered_at', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** The oldest message waiting for the task's agent, seen inside the caller's transaction. */
   async firstPending(exec: Executor, taskId: string): Promise<TaskInput | undefined> {
     const row = await exec.selectFrom('task_inputs').selectAll().where('task_id', '=', taskId).where('delivered_at', 'is', null).orderBy('id').limit(1).executeTakeFirst();

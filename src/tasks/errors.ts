@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   RATE_LIMIT_EXCEEDED: 429,
   /** The user already has BGAGENT_MAX_QUEUED_PER_USER tasks waiting to start. */
   TOO_MANY_QUEUED_TASKS: 429,
+  /** The task already has MAX_PENDING_INPUTS_PER_TASK messages its agent has not taken yet. */
+  TOO_MANY_PENDING_INPUTS: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const;

@@ -33,6 +33,8 @@ export const taskInputSchema = z.strictObject({
 
 const nextId = monotonicFactory();
 const PREVIEW_CHARS = 200;
+/** Messages a task's agent has not taken yet; one more follow-up is refused (each may be 50,000 characters). */
+export const MAX_PENDING_INPUTS_PER_TASK = 50;
 
 /**
  * A person's message for a task, whatever the channel (API, CLI, Linear): a follow-up for a running
@@ -94,6 +96,16 @@ async function storeInput(store: Store, taskId: string, text: string, author: st
     const kind = status === 'AWAITING_INPUT' ? 'answer' : 'follow_up';
     // An answer puts the task back in line (SUBMITTED): it counts against the user's limit like a new task.
     if (kind === 'answer') await store.tasks.refuseOverQueueLimit(trx, row.rows[0]!.user_id);
+    // Counted under the same lock as the status read: two follow-ups at once cannot both pass at the limit.
+    if (kind === 'follow_up') {
+      const pending = await store.inputs.countPending(trx, taskId);
+      if (pending >= MAX_PENDING_INPUTS_PER_TASK) {
+        throw new ApiError(
+          'TOO_MANY_PENDING_INPUTS',
+          `task ${taskId} already has ${pending} messages its agent has not read yet (at most ${MAX_PENDING_INPUTS_PER_TASK}); send more once it has taken them (it reads them between turns), or cancel the task and submit a new one`,
+        );
+      }
+    }
     await store.inputs.add(trx, { taskId, kind, text, author });
     if (kind === 'answer') {
       // Back to admission: a worker slot within the user's cap, then the agent resumes its conversation.
