@@ -30,6 +30,7 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store; publ
   // Behind a TLS proxy, req.protocol is https only when BGAGENT_TRUST_PROXY lets Fastify believe X-Forwarded-Proto.
   const publicHttps = deps.publicUrl?.startsWith('https:') ?? false;
   const secureCookie = (req: FastifyRequest) => publicHttps || req.protocol === 'https';
+  const publicOrigin = deps.publicUrl === undefined ? undefined : new URL(deps.publicUrl).origin;
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
@@ -75,7 +76,7 @@ export async function webRoutes(app: FastifyInstance, deps: { store: Store; publ
 
   app.post<{ Body: { token?: string; next?: string } }>('/signin', PUBLIC, async (req, reply) => {
     const next = safeNext(req.body?.next);
-    if (!sameOrigin(req)) return reply.status(403).headers(PAGE_HEADERS).send(signInPage({ next, error: 'Sign-in must come from this site.' }));
+    if (!sameOrigin(req, publicOrigin)) return reply.status(403).headers(PAGE_HEADERS).send(signInPage({ next, error: 'Sign-in must come from this site.' }));
     const token = String(req.body?.token ?? '').trim();
     const found = token ? await store.users.authenticateToken(token) : undefined;
     if (!found) {
@@ -113,12 +114,17 @@ function safeNext(next: unknown): string {
   return url.origin === SELF && !url.pathname.startsWith('//') ? `${url.pathname}${url.search}${url.hash}` : '/';
 }
 
-/** Browsers send Origin on form posts; a different one means another site is posting here. */
-function sameOrigin(req: FastifyRequest): boolean {
+/**
+ * Browsers send Origin on form posts; a different one means another site is posting here. This site is
+ * BGAGENT_PUBLIC_URL when set (a proxy may rewrite Host); otherwise the host as Fastify sees it, which
+ * honours X-Forwarded-Host only from a proxy BGAGENT_TRUST_PROXY trusts (a forged one is ignored).
+ */
+function sameOrigin(req: FastifyRequest, publicOrigin: string | undefined): boolean {
   const origin = req.headers.origin;
   if (!origin || origin === 'null') return origin === undefined;
   try {
-    return new URL(origin).host === req.headers.host;
+    const url = new URL(origin);
+    return publicOrigin !== undefined ? url.origin === publicOrigin : url.host === req.host;
   } catch {
     return false;
   }
