@@ -16,7 +16,7 @@ import { GitHubPreflightError } from '../github/index.js';
 import type { GitHubIntegration } from '../github/integration.js';
 import type { TaskChannel } from './orchestrator.js';
 import { isTerminal } from '../tasks/states.js';
-import { continueTask, resumeWithAnswer } from '../tasks/task-input.js';
+import { continueTask, waitForAnswer } from '../tasks/task-input.js';
 import { withoutCloneUrl } from '../workspace/clone-url.js';
 
 export interface RunnerDeps {
@@ -290,17 +290,12 @@ export class TaskRunner {
     const { store } = this.deps;
     const now = this.now();
     // A reply sent while the work was being pushed (the question was already shown) is stored as a
-    // follow-up; in the same step as the wait begins, it becomes the answer.
-    const { task: after, answeredEarly } = await store.db.kysely.transaction().execute(async (trx) => {
-      const waiting = await store.tasks.transitionWith(trx, task.id, ['RUNNING'], 'AWAITING_INPUT', {
-        patch: { ...stats, question, question_asked_at: now, lease_owner: null, lease_expires_at: null },
-        event: { type: 'input_requested', message: `The agent asks: ${question}`, data: { question } },
-        leaseOwner: this.deps.workerId,
-      });
-      const early = await store.inputs.firstPending(trx, task.id);
-      if (!early) return { task: waiting, answeredEarly: false };
-      const resumed = await resumeWithAnswer(store, trx, task.id, early.author, early.text);
-      return { task: resumed, answeredEarly: true };
+    // follow-up; in the same step as the wait begins, it becomes the answer (see waitForAnswer: without
+    // the waiting-task limit, since the task was already admitted).
+    const { task: after, answeredEarly } = await waitForAnswer(store, task.id, {
+      patch: { ...stats, question, question_asked_at: now, lease_owner: null, lease_expires_at: null },
+      event: { type: 'input_requested', message: `The agent asks: ${question}`, data: { question } },
+      leaseOwner: this.deps.workerId,
     });
     this.deps.signals.changed(task.id);
     if (!answeredEarly) this.deps.channel?.awaitingInput?.(after, question);

@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import { monotonicFactory } from 'ulid';
 import { z } from 'zod';
 import type { Store } from '../store/index.js';
+import type { TransitionOptions } from '../store/tasks.js';
 import type { Database } from '../store/schema.js';
 import type { TaskInputKind } from '../store/task-inputs.js';
 import type { TaskSignals } from '../orchestrator/signals.js';
@@ -114,6 +115,26 @@ async function storeInput(store: Store, taskId: string, text: string, author: st
     }
     await store.tasks.appendEventWith(trx, taskId, { type: 'input_received', message: `Follow-up from ${author}: ${preview(text)}`, data: { author, kind } });
     return kind;
+  });
+}
+
+/**
+ * RUNNING → AWAITING_INPUT with the agent's question (`waiting`). A reply stored as a follow-up before it
+ * (sent while the work was pushed, the question already on show) becomes the answer in the same step, and
+ * the task goes back in line (SUBMITTED).
+ *
+ * That move skips BGAGENT_MAX_QUEUED_PER_USER on purpose. The task was admitted and held a worker slot up
+ * to this step: it trades its place among the user's running tasks for one in line, so waiting plus running
+ * tasks do not grow here (only new tasks, continuations and answers add to them, and those are checked), and
+ * waiting tasks stay within the limit plus the user's concurrency cap. Refusing would leave a reply already
+ * accepted ('delivered') pending behind a question its sender thinks answered, until the input timeout.
+ */
+export async function waitForAnswer(store: Store, taskId: string, waiting: TransitionOptions): Promise<{ task: Task; answeredEarly: boolean }> {
+  return store.db.kysely.transaction().execute(async (trx) => {
+    const asked = await store.tasks.transitionWith(trx, taskId, ['RUNNING'], 'AWAITING_INPUT', waiting);
+    const early = await store.inputs.firstPending(trx, taskId);
+    if (!early) return { task: asked, answeredEarly: false };
+    return { task: await resumeWithAnswer(store, trx, taskId, early.author, early.text), answeredEarly: true };
   });
 }
 
