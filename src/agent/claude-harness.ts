@@ -62,7 +62,9 @@ const AGENT_ENV_DEFAULTS: Record<string, string> = {
 const PREVIEW_CHARS = 200;
 const MAX_MESSAGE_CHARS = 4000;
 const STDERR_TAIL_CHARS = 2000;
-const AGENTS_MD_MAX_BYTES = 256 * 1024;
+/** The repository's guidance, appended to the system prompt (Claude Code loads no project settings here). */
+const GUIDANCE_FILES = ['CLAUDE.md', 'AGENTS.md'];
+const GUIDANCE_MAX_BYTES = 256 * 1024;
 const TRANSCRIPT_MAX_BYTES = 64 * 1024 * 1024;
 /** After the run ends, how long the agent's process group gets to exit before SIGKILL. */
 const KILL_GRACE_MS = 2000;
@@ -122,7 +124,10 @@ export class ClaudeHarness implements AgentHarness {
       if (process.getuid?.() === 0) env.IS_SANDBOX = '1';
 
       const model = typeof input.settings.model === 'string' && input.settings.model ? input.settings.model : this.opts.model;
-      const agentsMd = readOptional(input.workspacePath, 'AGENTS.md', AGENTS_MD_MAX_BYTES, log);
+      const guidance = GUIDANCE_FILES.flatMap((name) => {
+        const text = readOptional(input.workspacePath, name, GUIDANCE_MAX_BYTES, log);
+        return text ? [`The repository's ${name}:\n\n${text}`] : [];
+      });
       const tools = this.opts.tools;
       const taskTools = createTaskToolsServer({
         getTaskContext: () => (tools ? tools.getTaskContext(input.taskId) : Promise.resolve(input.taskText)),
@@ -141,12 +146,13 @@ export class ClaudeHarness implements AgentHarness {
         abortController,
         permissionMode: 'bypassPermissions',
         allowDangerouslySkipPermissions: true,
-        // 'project' loads the repository's CLAUDE.md and .claude/settings.json; nothing from the host user.
-        settingSources: ['project'],
+        // No settings files at all: the repository's .claude/settings.json is the agent's to write, and its `env`,
+        // `apiKeyHelper` or hooks would send the model's traffic and key elsewhere. Its guidance files are read above.
+        settingSources: [],
         systemPrompt: {
           type: 'preset',
           preset: 'claude_code',
-          ...(agentsMd ? { append: `The repository's AGENTS.md:\n\n${agentsMd}` } : {}),
+          ...(guidance.length ? { append: guidance.join('\n\n') } : {}),
         },
         mcpServers: { [TASK_TOOLS_SERVER_NAME]: taskTools },
         strictMcpConfig: true,
