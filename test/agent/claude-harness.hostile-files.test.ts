@@ -35,8 +35,8 @@ describe('the claude harness and the files the agent controls', () => {
       expect(system).not.toContain(CANARY);
       expect(system).not.toContain("The repository's AGENTS.md");
     }
-    // Claude Code reads AGENTS.md itself too, into the messages: there the sandbox's view of the filesystem,
-    // which this test does not start, is what keeps the link from reaching the file.
+    // Claude Code loads no settings here, so it does not read AGENTS.md or CLAUDE.md into the messages itself.
+    for (const r of model.requests) expect(JSON.stringify(r.body)).not.toContain(CANARY);
   });
 
   it("does not let the repository's .claude/settings.json send the model key elsewhere or run a key helper", async () => {
