@@ -44,6 +44,7 @@ export function registerLinearAppCommands(linear: Command): void {
         '      store it first: bgagent credentials add linear-oauth-client-secret --type secret --from-stdin',
         `  LINEAR_WEBHOOK_SECRET=vault:linear-webhook-secret  ${mark(s.configured.webhook_secret)}`,
         "      the app's webhook signing secret: bgagent credentials add linear-webhook-secret --type webhook-secret --from-stdin",
+        '  (vault: is this machine\'s vault: with several machines, give every one the same env: or aws-secrets-manager: reference instead)',
       ];
       if (!s.public_url_set) lines.push('', `BGAGENT_PUBLIC_URL is not set: the URLs above use the address you reached the server at; set it to the address Linear can reach.`);
       lines.push('', 'Next: bgagent linear install');

@@ -26,6 +26,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       for (const category of ['Agent session events', 'Issues', 'OAuth app revoked']) expect(out.stdout).toContain(category);
       expect(out.stdout).toMatch(/LINEAR_OAUTH_CLIENT_ID=.*\(set\)/);
       expect(out.stdout).toContain('BGAGENT_PUBLIC_URL is not set');
+      expect(out.stdout).toContain('with several machines, give every one the same env: or aws-secrets-manager: reference');
       const json = await runCli(['linear', 'app-setup', '--json'], rig.cliEnv);
       expect(JSON.parse(json.stdout)).toMatchObject({
         callback_url: `${rig.server.url}/v1/linear/oauth/callback`,
