@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
-import type { TaskChannel } from '../orchestrator/orchestrator.js';
+import type { TaskChannel } from '../orchestrator/task-channel.js';
 import type { Task } from '../tasks/task.js';
 import type { IssueFeedback } from './processor.js';
 import type { LinearClients } from './clients.js';

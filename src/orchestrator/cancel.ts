@@ -2,8 +2,8 @@ import type { Store } from '../store/index.js';
 import { ApiError, TransitionConflictError } from '../tasks/errors.js';
 import { isTerminal, type TaskStatus } from '../tasks/states.js';
 import type { Task, User } from '../tasks/task.js';
-import type { TaskSignals } from './signals.js';
-import type { TaskChannel } from './orchestrator.js';
+import type { TaskSignals } from '../tasks/signals.js';
+import type { TaskChannel } from './task-channel.js';
 
 const CANCELLABLE: TaskStatus[] = ['SUBMITTED', 'QUEUED', 'HYDRATING', 'RUNNING', 'AWAITING_INPUT'];
 

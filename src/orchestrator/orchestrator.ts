@@ -3,31 +3,17 @@ import { ulid } from 'ulid';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import type { Task } from '../tasks/task.js';
-import type { AgentEvent } from '../agent/harness.js';
 import { isTerminal } from '../tasks/states.js';
 import { admitUserTasks } from './admission.js';
 import { recoverTasks } from './recovery.js';
 import { sweepWorkspaces } from './workspace-sweep.js';
 import { TaskRunner, type RunnerDeps } from './runner.js';
-import type { TaskSignals } from './signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import type { TaskMetrics } from '../metrics/metrics.js';
 import { EmbeddedWorkQueue } from '../queue/embedded-queue.js';
 import type { WorkQueue } from '../queue/work-queue.js';
 import { LEASED_STATUSES } from '../tasks/states.js';
-
-/** Channel feedback the orchestrator triggers; implementations are best-effort and never throw. */
-export interface TaskChannel {
-  queued(task: Task): void;
-  /** A worker took the task and starts on it (before the workspace is prepared). */
-  started?(task: Task): void;
-  prCreated?(task: Task, pr: { url: string; number: number }): void;
-  /** What the agent does as it happens: messages, tool use and results, progress notes. */
-  agentEvent?(task: Task, event: AgentEvent): void;
-  /** The agent asked the person a question; the task waits in AWAITING_INPUT for the answer. */
-  awaitingInput?(task: Task, question: string): void;
-  /** The task reached a terminal state: completed, failed, timed out or cancelled, by the runner, recovery or a cancel. */
-  finished?(task: Task): void;
-}
+import type { TaskChannel } from './task-channel.js';
 
 export interface OrchestratorOptions extends Omit<RunnerDeps, 'workerId' | 'signals'> {
   signals: TaskSignals;

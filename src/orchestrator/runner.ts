@@ -10,11 +10,11 @@ import type { AgentConversation, AgentEvent, AgentHarness, AgentInputs, AgentRes
 import { sandboxUnavailableMessage, warnUnconfined, type SandboxState } from '../sandbox/index.js';
 import type { GitAuth, Workspace, WorkspaceManager } from '../workspace/index.js';
 import { TaskFailure } from './failure.js';
-import type { TaskSignals } from './signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import { buildAgentPrompt } from './prompt.js';
 import { GitHubPreflightError } from '../github/index.js';
 import type { GitHubIntegration } from '../github/integration.js';
-import type { TaskChannel } from './orchestrator.js';
+import type { TaskChannel } from './task-channel.js';
 import { isTerminal } from '../tasks/states.js';
 import { continueTask, waitForAnswer } from '../tasks/task-input.js';
 import { withoutCloneUrl } from '../workspace/clone-url.js';

@@ -1,4 +1,4 @@
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import type { WorkQueue } from './work-queue.js';
 
 /** One process (SQLite): wake-ups are in-process signals. */

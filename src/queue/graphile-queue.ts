@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { Logger as GraphileLogger, makeWorkerUtils, run, runMigrations, type LogLevel, type Runner, type WorkerUtils } from 'graphile-worker';
 import type { Logger } from '../log.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import type { WorkQueue } from './work-queue.js';
 
 /** The graphile-worker task that wakes a worker's admission for one user. */

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import { EmbeddedWorkQueue } from './embedded-queue.js';
 import { GraphileWorkQueue, migrateGraphileWorker } from './graphile-queue.js';
 import type { WorkQueue } from './work-queue.js';

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import { taskChangeMarks } from '../store/task-marks.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 
 // Task ids per query: far below SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 500;

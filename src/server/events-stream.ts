@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { isTerminal } from '../tasks/states.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from '../tasks/signals.js';
 import { CredentialWatch } from './credential-watch.js';
 import { TaskEventFeed } from './event-feed.js';
 import { eventJson } from './serialize.js';

@@ -3,7 +3,7 @@ import { ownSecretReferences, type Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import { openStore, type Store } from '../store/index.js';
 import { Orchestrator } from '../orchestrator/orchestrator.js';
-import { TaskSignals } from '../orchestrator/signals.js';
+import { TaskSignals } from '../tasks/signals.js';
 import { RetentionJob } from '../orchestrator/retention.js';
 import { WorkspaceManager } from '../workspace/index.js';
 import { createHarness } from '../agent/harnesses.js';

@@ -7,8 +7,8 @@ import { isTaskStatus, TASK_STATUSES, type TaskStatus } from '../tasks/states.js
 import type { Task } from '../tasks/task.js';
 import { cancelTask } from '../orchestrator/cancel.js';
 import { sendTaskInput } from '../tasks/task-input.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
-import type { TaskChannel } from '../orchestrator/orchestrator.js';
+import type { TaskSignals } from '../tasks/signals.js';
+import type { TaskChannel } from '../orchestrator/task-channel.js';
 import { eventJson, taskJson } from './serialize.js';
 import type { TaskEventStreams } from './events-stream.js';
 

@@ -1,4 +1,5 @@
-import { migrate, openDb, type Db, type OpenDbOptions } from './connection.js';
+import { openDb, type Db, type OpenDbOptions } from './connection.js';
+import { migrate } from './migrations.js';
 import { RepoStore } from './repos.js';
 import { TaskStore } from './tasks.js';
 import { UserStore } from './users.js';

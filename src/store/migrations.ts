@@ -1,5 +1,5 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Dialect } from './connection.js';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Db, Dialect } from './connection.js';
 
 /**
  * Migrations are code, ordered by name. Each takes the dialect because a few column types differ
@@ -319,6 +319,14 @@ export function migrationProvider(dialect: Dialect): MigrationProvider {
 /** Used by readiness checks: the names of migrations this build knows. */
 export function knownMigrationNames(dialect: Dialect): string[] {
   return Object.keys(migrations(dialect)).sort();
+}
+
+/** Applies every migration not applied yet; the names of those it applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrator = new Migrator({ db: db.kysely, provider: migrationProvider(db.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 export { sql };

@@ -5,7 +5,7 @@ import type { Store } from '../store/index.js';
 import type { TransitionOptions } from '../store/tasks.js';
 import type { Database } from '../store/schema.js';
 import type { TaskInputKind } from '../store/task-inputs.js';
-import type { TaskSignals } from '../orchestrator/signals.js';
+import type { TaskSignals } from './signals.js';
 import { harnessTakesInput } from '../agent/harnesses.js';
 import { ApiError } from './errors.js';
 import { newTaskRow, validationMessage } from './create-task.js';

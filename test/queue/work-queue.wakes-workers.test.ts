@@ -3,7 +3,7 @@ import pg from 'pg';
 import { createTestDatabase, postgresSkipReason } from '../support/databases.js';
 import { waitFor } from '../support/server.js';
 import { EmbeddedWorkQueue, GraphileWorkQueue, migrateWorkQueue, type WorkQueue } from '../../src/queue/index.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { silentLogger } from '../../src/log.js';
 
 describe('the embedded work queue', () => {

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../../src/log.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import type { SandboxState } from '../../src/sandbox/index.js';
 import { buildApp } from '../../src/server/app.js';
 import { knownMigrationNames } from '../../src/store/migrations.js';

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { metricsAccessFrom, type MetricsAccess } from '../../src/server/metrics.js';
 import type { Task } from '../../src/tasks/task.js';

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../../src/log.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { csrfTokenFor } from '../../src/server/web/session.js';
 import { storeTargets, type TestStore } from '../support/databases.js';

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { KyselyPlugin } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { openStore, TaskStore, UserStore, WebSessionStore, type Store } from '../../src/store/index.js';
 import { storeTargets, type TestStore } from '../support/databases.js';

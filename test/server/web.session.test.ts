@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { buildApp } from '../../src/server/app.js';
 import { ASSETS } from '../../src/server/web/assets.js';
 import { csrfTokenFor } from '../../src/server/web/session.js';

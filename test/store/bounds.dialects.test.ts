@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { deleteExpired, type RetainedTable } from '../../src/store/retention.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { ApiError } from '../../src/tasks/errors.js';

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
 import { Migrator, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate, openDb } from '../../src/store/connection.js';
+import { openDb } from '../../src/store/connection.js';
+import { migrate } from '../../src/store/migrations.js';
 import type { NewDelivery } from '../../src/store/linear.js';
 import { migrationProvider } from '../../src/store/migrations.js';
 import { createTestDatabase, storeTargets, tempDir, type TestStore } from '../support/databases.js';

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrationProvider } from '../../src/store/migrations.js';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { ApiError } from '../../src/tasks/errors.js';
 import { continueTask, sendTaskInput } from '../../src/tasks/task-input.js';

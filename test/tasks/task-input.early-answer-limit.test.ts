@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { WAITING_STATUSES } from '../../src/store/tasks.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import type { TaskStatus } from '../../src/tasks/states.js';

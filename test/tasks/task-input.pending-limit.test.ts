@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TaskSignals } from '../../src/orchestrator/signals.js';
+import { TaskSignals } from '../../src/tasks/signals.js';
 import { createTask } from '../../src/tasks/create-task.js';
 import { ERROR_STATUS } from '../../src/tasks/errors.js';
 import { MAX_PENDING_INPUTS_PER_TASK, sendTaskInput } from '../../src/tasks/task-input.js';

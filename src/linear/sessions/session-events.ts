@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { Logger } from '../../log.js';
-import type { TaskChannel } from '../../orchestrator/orchestrator.js';
+import type { TaskChannel } from '../../orchestrator/task-channel.js';
 import { cancelTask } from '../../orchestrator/cancel.js';
-import type { TaskSignals } from '../../orchestrator/signals.js';
+import type { TaskSignals } from '../../tasks/signals.js';
 import type { Store } from '../../store/index.js';
 import type { LinearAgentSessionRow } from '../../store/linear-sessions.js';
 import { createTask } from '../../tasks/create-task.js';
