@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/config.js';
+import { loadConfig, ownSecretReferences, type Config } from '../config/config.js';
 import { createCredentialResolver, CredentialError, LITERAL_DISPLAY, parseCredentialReference } from '../credentials/index.js';
 import type { Store } from '../store/index.js';
 import type { CredentialStatus } from '../credentials/resolver.js';
 import { VAULT_ENTRY_TYPES, VaultError, type VaultEntryType } from '../credentials/vault.js';
 import { resolveSandbox, sandboxUnavailableMessage, setprivPath, type SandboxState } from '../sandbox/index.js';
 import { cloneUrlHasPassword } from '../workspace/clone-url.js';
-import { gitCredentialRefRefusal } from '../orchestrator/repo-git-credential.js';
+import { gitCredentialPolicy, gitCredentialRefRefusal } from '../orchestrator/repo-git-credential.js';
 import { CliError } from './client.js';
 
 /** Where the credentials commands read and write; tests pass their own. */
@@ -114,7 +114,7 @@ export function registerCredentialsCommands(program: Command, io: CredentialsCli
       const c = config();
       const database = await openDatabaseIfAny(c);
       const resolver = createCredentialResolver(c, undefined, database?.secrets);
-      const repos = database ? await repoCredentials(database, c.gitCredentialRefs) : { references: [], passwordsInUrls: [], refusals: new Map<string, string>() };
+      const repos = database ? await repoCredentials(database, c) : { references: [], passwordsInUrls: [], refusals: new Map<string, string>() };
       const stored = [...(database ? await linearWorkspaceReferences(database) : []), ...repos.references];
       const configured: [string, string | undefined][] = [
         ['LINEAR_API_KEY', c.linear.apiKeyRef],
@@ -213,17 +213,18 @@ async function linearWorkspaceReferences(store: Store): Promise<[string, string 
 }
 
 /** Each repository's git credential reference, and the repositories whose stored clone URL holds a password. */
-async function repoCredentials(store: Store, allowedRefs: readonly string[]): Promise<{ references: [string, string][]; passwordsInUrls: string[]; refusals: Map<string, string> }> {
+async function repoCredentials(store: Store, c: Config): Promise<{ references: [string, string][]; passwordsInUrls: string[]; refusals: Map<string, string> }> {
   try {
     const repos = await store.repos.list();
     const withRef = repos.filter((r): r is typeof r & { gitCredentialRef: string } => !!r.gitCredentialRef);
     const variable = (name: string) => `Repository ${name}: git credential`;
+    const policy = await gitCredentialPolicy(store, c.gitCredentialRefs, ownSecretReferences(c));
     return {
       references: withRef.map((r): [string, string] => [variable(r.name), r.gitCredentialRef]),
       passwordsInUrls: repos.filter((r) => cloneUrlHasPassword(r.cloneUrl)).map((r) => r.name),
-      // What a task would refuse (BGAGENT_GIT_CREDENTIAL_REFS), as this configuration sees it.
+      // What a task would refuse (BGAGENT_GIT_CREDENTIAL_REFS, bgagent's own secrets), as this configuration sees it.
       refusals: new Map(withRef.flatMap((r): [string, string][] => {
-        const refusal = gitCredentialRefRefusal(r.name, r.gitCredentialRef, allowedRefs);
+        const refusal = gitCredentialRefRefusal(r.name, r.gitCredentialRef, policy);
         return refusal === undefined ? [] : [[variable(r.name), refusal]];
       })),
     };

@@ -37,13 +37,28 @@ export function secretNamed(raw: string): string | undefined {
 /** The database secrets kept for a repository's git credential (given as a value, or moved out of its clone URL). */
 export const ownGitSecretRefs = (repo: string): string[] => [databaseSecretRef(repoGitSecretName(repo)), databaseSecretRef(repoGitSecretName(repo, 'moved-git-token'))];
 
+/** Which server secrets a repository's git credential may name (see gitCredentialRefRefusal). */
+export interface GitCredentialPolicy {
+  /** BGAGENT_GIT_CREDENTIAL_REFS: references, or prefixes ending in `*`. */
+  allowed: readonly string[];
+  /** bgagent's own secrets (its configuration's, every Linear workspace's): never, whatever `allowed` says. */
+  serverSecrets: readonly string[];
+}
+
+/** The policy as the database and this configuration have it now: one query for the Linear workspaces' references. */
+export async function gitCredentialPolicy(store: Store, allowed: readonly string[], configSecrets: readonly string[]): Promise<GitCredentialPolicy> {
+  const workspaces = await store.linear.listWorkspaces();
+  return { allowed, serverSecrets: [...configSecrets, ...workspaces.flatMap((w) => (w.signing_secret_ref === null ? [w.api_key_ref] : [w.api_key_ref, w.signing_secret_ref]))] };
+}
+
 /**
  * Why a repository may not use this git credential reference, or undefined when it may. Git sends the secret
  * to the clone URL's host, which an admin token chooses: so a reference may name only the repository's own
  * db: secret, or a server secret the operator lists in BGAGENT_GIT_CREDENTIAL_REFS (exactly, or by a prefix
- * ending in `*`). A value (no reference) names no server secret. A malformed reference is refused.
+ * ending in `*`) that is not one bgagent itself uses (a broad prefix such as env:* would cover those). A value
+ * (no reference) names no server secret. A malformed reference is refused.
  */
-export function gitCredentialRefRefusal(repo: string, ref: string, allowed: readonly string[]): string | undefined {
+export function gitCredentialRefRefusal(repo: string, ref: string, policy: GitCredentialPolicy): string | undefined {
   let named: string | undefined;
   try {
     named = secretNamed(ref);
@@ -55,8 +70,20 @@ export function gitCredentialRefRefusal(repo: string, ref: string, allowed: read
   if (named.startsWith('db:')) {
     return ownGitSecretRefs(repo).includes(named) ? undefined : `${named} is not a secret kept for ${repo}; give the token as git_token`;
   }
-  const listed = allowed.some((entry) => (entry.endsWith('*') ? named.startsWith(entry.slice(0, -1)) : secretNamed(entry) === named));
+  if (policy.serverSecrets.some((own) => safeSecretNamed(own) === named)) {
+    return `${ref} names one of bgagent's own secrets (its configuration's or a Linear workspace's); give the repository its own token`;
+  }
+  const listed = policy.allowed.some((entry) => (entry.endsWith('*') ? named.startsWith(entry.slice(0, -1)) : secretNamed(entry) === named));
   return listed ? undefined : `${named} is not a server secret repositories may use: the operator lists those in BGAGENT_GIT_CREDENTIAL_REFS (references, or prefixes ending in *), or give the token as git_token`;
+}
+
+/** secretNamed for a reference stored elsewhere, which may be malformed (it then names no secret). */
+function safeSecretNamed(ref: string): string | undefined {
+  try {
+    return secretNamed(ref);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -65,10 +92,10 @@ export function gitCredentialRefRefusal(repo: string, ref: string, allowed: read
  * Why it does not resolve goes to the log: the task's owner (maybe no admin) sees only that it does not,
  * never the reference, which is the repository's setting.
  */
-export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>, logger: Logger, allowedRefs: readonly string[]): Promise<GitAuth | undefined> {
+export async function repoGitAuth(repo: Repo, resolve: (ref: string) => Promise<string>, logger: Logger, policy: () => Promise<GitCredentialPolicy>): Promise<GitAuth | undefined> {
   if (repo.gitCredentialRef === null) return undefined;
-  // A row written before BGAGENT_GIT_CREDENTIAL_REFS existed (or since unlisted) is held to it too.
-  const refusal = gitCredentialRefRefusal(repo.name, repo.gitCredentialRef, allowedRefs);
+  // A row written before the rule (or since unlisted) is held to it too.
+  const refusal = gitCredentialRefRefusal(repo.name, repo.gitCredentialRef, await policy());
   if (refusal !== undefined) {
     logger.warn({ repo: repo.name, reason: refusal }, "a repository's git credential names a secret it may not use");
     throw new TaskFailure('GIT_CREDENTIAL_UNAVAILABLE', `the git credential of ${repo.name} names a secret repositories may not use (an admin sees why in the server log and with \`bgagent doctor\`)`);

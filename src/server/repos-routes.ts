@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { keepInDatabase, type DatabaseSecrets } from '../credentials/index.js';
-import { gitCredentialRefRefusal, ownGitSecretRefs, repoGitSecretName, secretNamed } from '../orchestrator/repo-git-credential.js';
+import { gitCredentialPolicy, gitCredentialRefRefusal, ownGitSecretRefs, repoGitSecretName } from '../orchestrator/repo-git-credential.js';
 import type { Store } from '../store/index.js';
 import { ApiError } from '../tasks/errors.js';
 import { repoNameSchema, validationMessage } from '../tasks/create-task.js';
@@ -52,15 +52,6 @@ export interface ReposRouteDeps {
   gitCredentialRefs?: readonly string[];
 }
 
-/** secretNamed for a reference stored elsewhere, which may be malformed (it then names no secret). */
-function safeSecretNamed(ref: string): string | undefined {
-  try {
-    return secretNamed(ref);
-  } catch {
-    return undefined;
-  }
-}
-
 export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): Promise<void> {
   const { store } = deps;
 
@@ -81,16 +72,9 @@ export async function reposRoutes(app: FastifyInstance, deps: ReposRouteDeps): P
     }
     const value = b.git_token ?? literalOf(b.git_credential_ref, 'git_credential_ref') ?? split?.password;
     if (value === undefined && b.git_credential_ref !== undefined) {
-      const refusal = gitCredentialRefRefusal(b.name, b.git_credential_ref, deps.gitCredentialRefs ?? []);
+      const policy = await gitCredentialPolicy(store, deps.gitCredentialRefs ?? [], deps.ownSecretRefs ?? []);
+      const refusal = gitCredentialRefRefusal(b.name, b.git_credential_ref, policy);
       if (refusal !== undefined) throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${refusal}`);
-      // Not one bgagent itself uses either (its configuration's, a Linear workspace's), even when a broad
-      // BGAGENT_GIT_CREDENTIAL_REFS prefix (env:*) covers it: git would send it to the clone URL's host.
-      const named = secretNamed(b.git_credential_ref);
-      const workspaces = await store.linear.listWorkspaces();
-      const own = [...(deps.ownSecretRefs ?? []), ...workspaces.flatMap((w) => [w.api_key_ref, w.signing_secret_ref ?? ''])];
-      if (own.some((ref) => safeSecretNamed(ref) === named)) {
-        throw new ApiError('VALIDATION_ERROR', `git_credential_ref: ${b.git_credential_ref} names one of bgagent's own secrets (its configuration's or a Linear workspace's); give the repository its own token`);
-      }
     }
     let ref = b.git_credential_ref ?? null;
     if (value !== undefined) {

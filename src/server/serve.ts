@@ -27,7 +27,7 @@ import { linearAdminRoutes } from './linear-admin-routes.js';
 import { linearSessionRoutes } from './linear-session-routes.js';
 import { linearOAuthAdminRoutes, linearOAuthCallbackRoutes, type LinearOAuthRouteDeps } from './linear-oauth-routes.js';
 import { moveLinearSecretsIntoDatabase } from '../linear/stored-secrets.js';
-import { moveClonePasswordsIntoDatabase, repoGitAuth } from '../orchestrator/repo-git-credential.js';
+import { gitCredentialPolicy, moveClonePasswordsIntoDatabase, repoGitAuth } from '../orchestrator/repo-git-credential.js';
 import { OAuthTokenEndpoint } from '../linear/oauth/token-endpoint.js';
 import { OAuthTokenVault } from '../linear/oauth/token-vault.js';
 import { GitHubIntegration, githubAuthFrom } from '../github/integration.js';
@@ -103,6 +103,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
     const linearFeedback = new LinearIssueFeedback(linearClients, logger);
     const reveal = async (ref: string) => (await credentials.resolve(ref)).reveal();
+    const configSecrets = ownSecretReferences(config);
     const githubAuth = githubAuthFrom(config.github, reveal, (ref) => credentials.invalidate(ref), logger);
     const publicUrl = config.publicUrl;
     const github = githubAuth
@@ -134,7 +135,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       logger,
       workspaces,
       harnessFor: (repo) => createHarness(repo.agent, { logger, dataDir: config.dataDir, sandbox, claude }),
-      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal, logger, config.gitCredentialRefs)),
+      gitAuthFor: async (repo) => (github?.handles(repo) ? { token: await github.pushToken(repo) } : repoGitAuth(repo, reveal, logger, () => gitCredentialPolicy(store, config.gitCredentialRefs, configSecrets))),
       github,
       leaseMs: config.leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
@@ -176,7 +177,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       streamLimits: { maxPerUser: config.maxStreamsPerUser },
       dataDir: config.dataDir,
       repoSecrets: { secrets: databaseSecrets, credentials },
-      ownSecretRefs: ownSecretReferences(config),
+      ownSecretRefs: configSecrets,
       gitCredentialRefs: config.gitCredentialRefs,
       signals,
       logger,

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { repoGitSecretName } from '../../src/orchestrator/repo-git-credential.js';
+import { loadConfig, ownSecretReferences } from '../../src/config/config.js';
+import { silentLogger } from '../../src/log.js';
+import { gitCredentialPolicy, repoGitAuth, repoGitSecretName } from '../../src/orchestrator/repo-git-credential.js';
 import { oauthTokenRef } from '../../src/linear/oauth/token-vault.js';
 import { postgresSkipReason } from '../support/databases.js';
 import { dumpDatabase } from '../support/db-dump.js';
@@ -47,7 +49,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it("is a 400 for a reference bgagent's own configuration or a Linear workspace uses, however it is spelled; other references are accepted", async () => {
       // Even a BGAGENT_GIT_CREDENTIAL_REFS that lists every server secret lets none of bgagent's own through.
       const everything = 'env:*,vault:*,aws-secrets-manager:*';
-      server = await startTestServer({ dialect, env: { LINEAR_WEBHOOK_SECRET: 'vault:hook-secret', GITHUB_TOKEN: 'aws-secrets-manager:prod/github#token', BGAGENT_GIT_CREDENTIAL_REFS: everything } });
+      const env = { LINEAR_WEBHOOK_SECRET: 'vault:hook-secret', GITHUB_TOKEN: 'aws-secrets-manager:prod/github#token', BGAGENT_GIT_CREDENTIAL_REFS: everything };
+      server = await startTestServer({ dialect, env });
       await server.store.linear.upsertWorkspace({ id: 'org-1', urlKey: 'acme', name: 'Acme', apiKeyRef: 'vault:acme-linear-key', signingSecretRef: 'env:ACME_LINEAR_SIGNING', viewerId: null });
       const repo = (ref: string) => ({ name: 'evil/thief', clone_url: 'https://attacker.example/x.git', agent: 'command', agent_settings: { command: 'true' }, git_credential_ref: ref });
       expect((await server.api('GET', '/v1/repos')).status).toBe(200); // the token's first use is recorded
@@ -63,6 +66,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const res = await server.api('POST', '/v1/repos', { body: repo(ref) });
         expect(res.status, `${ref}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
       }
+
+      // A row holding one of them (written before the rule) is refused when a task would use it, before anything resolves it.
+      const policy = () => gitCredentialPolicy(server!.store, everything.split(','), ownSecretReferences(loadConfig(env)));
+      const resolved: string[] = [];
+      const resolve = async (ref: string) => {
+        resolved.push(ref);
+        return 'secret';
+      };
+      const row = async (ref: string) => {
+        await server!.store.repos.upsert({ name: 'evil/thief', cloneUrl: 'https://attacker.example/x.git', defaultBranch: 'main', agent: 'command', agentSettings: {}, gitCredentialRef: ref });
+        return (await server!.store.repos.get('evil/thief'))!;
+      };
+      for (const ref of own) await expect(repoGitAuth(await row(ref), resolve, silentLogger, policy), ref).rejects.toMatchObject({ code: 'GIT_CREDENTIAL_UNAVAILABLE' });
+      expect(resolved).toEqual([]);
+      await expect(repoGitAuth(await row('env:SITE_DEPLOY_TOKEN'), resolve, silentLogger, policy)).resolves.toMatchObject({ token: 'secret' });
     });
   });
 }
